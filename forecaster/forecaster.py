@@ -1,0 +1,297 @@
+"""The estimator users hold: LSTMForecaster ties preparation, training and inverse scaling together."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecaster.config import ForecasterConfig
+from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from forecaster.model import RecurrentForecaster
+from forecaster.prepare import Prepared, Scaler, input_windows, inverse_transform_paths, prepare, transform_target
+from forecaster.training import EpochReport, History, predict_batched, resolve_device, train_network
+
+FORMAT_VERSION = 1
+CONFIG_FILE, META_FILE, WEIGHTS_FILE = "config.json", "model.json", "weights.safetensors"
+MODEL_FILES = (CONFIG_FILE, META_FILE, WEIGHTS_FILE)
+MAX_JSON_BYTES = 20 * 1024 * 1024  # a model's metadata is small; anything bigger is not ours
+MAX_WEIGHTS_BYTES = 200 * 1024 * 1024  # 4 layers of 512 units is about 35 MB
+
+
+def _frame_of(data: Any) -> tuple[pd.DataFrame, str | None, str | None, dict]:
+    """Accept a datasets.Dataset or a DataFrame: (frame, default target, freq, description)."""
+    if isinstance(data, pd.DataFrame):
+        return data, None, None, {}
+    frame = getattr(data, "frame", None)
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError("fit needs a pandas DataFrame with a date index, or a Dataset from forecaster.datasets.")
+    info = {"source": getattr(data, "source", ""), "name": getattr(data, "name", ""), "unit": getattr(data, "unit", "")}
+    return frame, getattr(data, "target", None), getattr(data, "freq", None), info
+
+
+def _infer_freq(index: pd.DatetimeIndex) -> str | None:
+    try:
+        return pd.infer_freq(index) if len(index) > 2 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def future_index(last: pd.Timestamp, freq: str | None, steps: int, index: pd.DatetimeIndex | None = None) -> pd.DatetimeIndex:
+    """Timestamps of the next `steps` points after `last`, by frequency or else the median spacing."""
+    if freq:
+        try:
+            return pd.date_range(start=last, periods=steps + 1, freq=freq)[1:]
+        except ValueError:
+            pass
+    spacing = pd.Timedelta(np.median(np.diff(index.asi8))) if index is not None and len(index) > 1 else pd.Timedelta(days=1)
+    return pd.DatetimeIndex([last + spacing * (k + 1) for k in range(steps)])
+
+
+class LSTMForecaster:
+    """A recurrent forecaster with the scikit-learn contract: fit returns self, learned state ends in `_`."""
+
+    def __init__(self, config: ForecasterConfig | None = None) -> None:
+        self.config = config if config is not None else ForecasterConfig()
+
+    # ------------------------------------------------------------ fitting
+    def fit(self, data: Any, *, freq: str | None = None, progress: Callable[[EpochReport], None] | None = None,
+            stop_event: threading.Event | None = None) -> "LSTMForecaster":
+        """Prepare the series, train with early stopping on the validation part, keep the best weights."""
+        if not isinstance(self.config, ForecasterConfig):
+            raise ConfigError("LSTMForecaster needs a ForecasterConfig.")
+        frame, default_target, data_freq, info = _frame_of(data)
+        target = self.config.data.target or default_target or (str(frame.columns[0]) if len(frame.columns) else None)
+        if target is None:
+            raise DataError("The data has no columns; load a series with at least one numeric column.")
+        prepared = prepare(frame, self.config.data, target)
+        device = resolve_device(self.config.train.device)
+        torch.manual_seed(self.config.train.seed)
+        net = RecurrentForecaster(prepared.inputs.shape[1], self.config.data.horizon, self.config.model).to(device)
+        window, horizon = self.config.data.window, self.config.data.horizon
+        train = self._windows(prepared, prepared.train_origins, window, horizon)
+        val = self._windows(prepared, prepared.val_origins, window, horizon)
+        self.history_: History = train_network(net, train, val, self.config.train, progress, stop_event)
+        self.net_ = net
+        self.target_ = target
+        self.columns_ = list(prepared.frame.columns)
+        self.freq_ = self.config.data.resample or freq or data_freq or _infer_freq(prepared.index)
+        self.scaler_ = prepared.scaler
+        self.prepared_ = prepared
+        self.data_info_ = {**info, "start": str(prepared.index[0]), "end": str(prepared.index[-1]),
+                           "rows": len(prepared.index)}
+        self.tail_ = prepared.frame.iloc[-(window + 1):].copy()
+        return self
+
+    @staticmethod
+    def _windows(prepared: Prepared, origins: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        inputs = input_windows(prepared.inputs, origins, window)  # (n, window, features)
+        targets = prepared.target[origins[:, None] + np.arange(1, horizon + 1)]  # (n, horizon)
+        return inputs, targets
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "net_"):
+            raise NotFittedError("This forecaster has not been trained yet; call fit(...) or load a saved model first.")
+
+    @property
+    def device(self) -> torch.device:
+        self._check_fitted()
+        return next(self.net_.parameters()).device
+
+    # ------------------------------------------------------------ predicting
+    def _levels_from_scaled(self, scaled_windows: np.ndarray, last_levels: np.ndarray) -> np.ndarray:
+        """Run the network on scaled windows and map its outputs back to levels in original units."""
+        inputs = torch.as_tensor(np.ascontiguousarray(scaled_windows), dtype=torch.float32, device=self.device)
+        paths = predict_batched(self.net_, inputs).double().cpu().numpy()  # (n, horizon), scaled
+        unscaled = self.scaler_.inverse(paths, column=0)
+        return inverse_transform_paths(unscaled, last_levels, self.config.data.transform)
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Forecast from raw windows (n, steps, columns) in original units, columns = target then features.
+
+        `steps` is the window length, plus one when a diff or logret transform is used (the
+        first row only supplies the previous level). Returns (n, horizon) in original units.
+        """
+        self._check_fitted()
+        windows = np.asarray(windows, dtype=np.float64)
+        extra = 0 if self.config.data.transform == "none" else 1
+        expected = (self.config.data.window + extra, len(self.columns_))
+        if windows.ndim != 3 or windows.shape[1:] != expected:
+            raise DataError(f"predict needs windows shaped (n, {expected[0]}, {expected[1]}); got {windows.shape}.")
+        if not np.all(np.isfinite(windows)):
+            raise DataError("The windows contain missing or infinite values; fill them before predicting.")
+        values = windows.copy()
+        for row in values:  # each window's target column becomes the transformed series
+            row[:, 0] = transform_target(row[:, 0], self.config.data.transform)
+        scaled = self.scaler_.transform(values[:, extra:])
+        return self._levels_from_scaled(scaled, windows[:, -1, 0])
+
+    def predict_origins(self, prepared: Prepared, origins: np.ndarray) -> np.ndarray:
+        """Forecasts (n, horizon) in original units from prepared data at each origin index."""
+        self._check_fitted()
+        scaled = input_windows(prepared.inputs, origins, self.config.data.window)
+        return self._levels_from_scaled(scaled, prepared.y[origins])
+
+    def prepare(self, data: Any) -> Prepared:
+        """Prepare new data exactly as at fit time, with the fitted scaler (nothing is refit)."""
+        self._check_fitted()
+        frame, _, _, _ = _frame_of(data)
+        return prepare(frame, self.config.data, self.target_, scaler=self.scaler_)
+
+    def forecast(self, steps: int, data: Any = None) -> pd.DataFrame:
+        """Continue the series `steps` points past its end, recursively beyond the horizon.
+
+        Extra feature columns are unknown in the future; they are held at their last value.
+        """
+        self._check_fitted()
+        if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= 10_000:
+            raise ConfigError(f"steps must be a whole number from 1 to 10000; got {steps!r}.")
+        tail = self.tail_ if data is None else self.prepare(data).frame
+        extra = 0 if self.config.data.transform == "none" else 1
+        need = self.config.data.window + extra
+        history = tail[self.columns_].to_numpy(dtype=np.float64)[-need:]  # (need, columns)
+        if len(history) < need:
+            raise DataError(f"Forecasting needs the last {need} rows of the series; the data has {len(history)}.")
+        produced: list[float] = []
+        while len(produced) < steps:
+            path = self.predict(history[-need:][None])[0]  # (horizon,)
+            take = path[: steps - len(produced)]
+            new_rows = np.repeat(history[-1:], len(take), axis=0)
+            new_rows[:, 0] = take
+            history = np.vstack([history, new_rows])
+            produced.extend(take.tolist())
+        index = future_index(tail.index[-1], self.freq_, steps, tail.index)
+        return pd.DataFrame({self.target_: produced}, index=pd.DatetimeIndex(index, name="date"))
+
+    # ------------------------------------------------------------ saving
+    def save(self, directory: str | Path, extra: dict | None = None) -> Path:
+        """Write config.json, model.json (scaler, history, tail) and weights.safetensors."""
+        from safetensors.torch import save_file
+
+        self._check_fitted()
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "torch_version": torch.__version__,
+            "target": self.target_,
+            "columns": self.columns_,
+            "freq": self.freq_,
+            "n_inputs": len(self.columns_),
+            "scaler": self.scaler_.to_dict(),
+            "history": self.history_.to_dict(),
+            "data": self.data_info_,
+            "tail": {"index": [ts.isoformat() for ts in self.tail_.index],
+                     "values": self.tail_[self.columns_].to_numpy().tolist()},
+            "extra": extra or {},
+        }
+        (folder / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2))
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2))
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_FILE))
+        return folder
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | None = None) -> "LSTMForecaster":
+        """Rebuild a saved model; never executes code from the folder and refuses anything malformed."""
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise ModelFileError(f"No saved model at {str(folder)!r}; give the folder that train --out wrote.")
+        files = {name: folder / name for name in MODEL_FILES}
+        missing = [name for name, path in files.items() if not path.is_file()]
+        if missing:
+            raise ModelFileError(f"The model folder {str(folder)!r} lacks {', '.join(missing)}; save the model again.")
+        return cls._from_parts(files[CONFIG_FILE].read_bytes(), files[META_FILE].read_bytes(),
+                               files[WEIGHTS_FILE].read_bytes(), device)
+
+    @classmethod
+    def _from_parts(cls, config_bytes: bytes, meta_bytes: bytes, weights: bytes, device: str | None) -> "LSTMForecaster":
+        from safetensors import SafetensorError
+        from safetensors.torch import load as load_safetensors
+
+        if len(config_bytes) > MAX_JSON_BYTES or len(meta_bytes) > MAX_JSON_BYTES or len(weights) > MAX_WEIGHTS_BYTES:
+            raise ModelFileError("The model file is far larger than any model this studio saves; it was refused.")
+        try:
+            config = ForecasterConfig.from_dict(json.loads(config_bytes))
+            meta = json.loads(meta_bytes)
+        except (ValueError, TypeError) as error:  # JSONDecodeError and ConfigError are ValueErrors
+            raise ModelFileError(f"The model's settings are damaged or from an unknown version ({error}); "
+                                 "train and save the model again.") from None
+        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            version = meta.get("format_version") if isinstance(meta, dict) else None
+            raise ModelFileError(f"The model file has format version {version!r}, this studio reads version "
+                                 f"{FORMAT_VERSION}; save the model again with this version.")
+        model = cls(config)
+        try:
+            columns = [str(c) for c in meta["columns"]]
+            if int(meta["n_inputs"]) != len(columns) or not columns or columns[0] != meta["target"]:
+                raise ValueError("columns do not match the inputs")
+            scaler = Scaler.from_dict(meta["scaler"])
+            if scaler.center.shape != (len(columns),):
+                raise ValueError("scaler does not match the columns")
+            tail = pd.DataFrame(np.asarray(meta["tail"]["values"], dtype=np.float64), columns=columns,
+                                index=pd.DatetimeIndex(pd.to_datetime(meta["tail"]["index"]), name="date"))
+            history = History.from_dict(meta.get("history", {}))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"The model's metadata is damaged ({error}); train and save the model again.") from None
+        try:
+            state = load_safetensors(weights)
+        except (SafetensorError, ValueError, RuntimeError, OSError) as error:
+            raise ModelFileError(f"The model's weights file is damaged or not a safetensors file ({error}); "
+                                 "save the model again.") from None
+        net = RecurrentForecaster(len(columns), config.data.horizon, config.model)
+        expected = net.state_dict()
+        if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+            raise ModelFileError("The model's weights do not match its settings (different tensors or shapes); "
+                                 "the file was altered or mixed with another model's.")
+        if any(not torch.isfinite(state[k]).all() for k in state):
+            raise ModelFileError("The model's weights contain NaN or infinite values; train the model again.")
+        net.load_state_dict(state)
+        net.to(resolve_device(device or config.train.device)).eval()
+        model.net_, model.scaler_, model.history_, model.tail_ = net, scaler, history, tail
+        model.target_, model.columns_, model.freq_ = columns[0], columns, meta.get("freq")
+        model.data_info_ = meta.get("data", {}) if isinstance(meta.get("data"), dict) else {}
+        model.extra_ = meta.get("extra", {})
+        return model
+
+    def to_bytes(self, extra: dict | None = None) -> bytes:
+        """The model as one zip archive (the saved folder's three files), for downloads."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.save(tmp, extra=extra)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name in MODEL_FILES:
+                    archive.write(folder / name, arcname=name)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, payload: bytes, device: str | None = None) -> "LSTMForecaster":
+        """Load a model archive made by to_bytes; reads only the three known files, each size-checked."""
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(payload))
+            members = {info.filename: info for info in archive.infolist()}
+        except (zipfile.BadZipFile, ValueError, OSError):
+            raise ModelFileError("This is not a model file saved by the studio (not a valid archive); "
+                                 "upload the .zip that 'Download model' gave you.") from None
+        missing = [name for name in MODEL_FILES if name not in members]
+        if missing:
+            raise ModelFileError(f"The model archive lacks {', '.join(missing)}; upload a complete model file.")
+        limits = {CONFIG_FILE: MAX_JSON_BYTES, META_FILE: MAX_JSON_BYTES, WEIGHTS_FILE: MAX_WEIGHTS_BYTES}
+        if any(members[name].file_size > limits[name] for name in MODEL_FILES):
+            raise ModelFileError("The model archive holds files far larger than any model this studio saves; it was refused.")
+        try:
+            parts = [archive.read(name) for name in MODEL_FILES]
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:  # truncated or corrupt members
+            raise ModelFileError(f"The model archive is damaged ({error}); download the model again.") from None
+        return cls._from_parts(*parts, device)

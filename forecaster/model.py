@@ -1,0 +1,100 @@
+"""The recurrent networks: stacked LSTM, GRU or peephole LSTM with a linear head over all horizon steps."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from forecaster.config import ModelConfig
+
+
+class PeepholeLSTMLayer(nn.Module):
+    """One LSTM layer whose gates also read the cell state (Gers & Schmidhuber).
+
+    Input and forget gates see c(t-1), the output gate sees c(t). Weights use nn.LSTM's
+    names, shapes and gate order (i, f, g, o), so with the peephole vectors at zero this
+    layer computes exactly what nn.LSTM computes given the same weights.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size))
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size))
+        self.peephole = nn.Parameter(torch.zeros(3, hidden_size))  # rows: input, forget, output gate
+        bound = hidden_size ** -0.5  # nn.LSTM's default initialisation
+        for weight in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, steps, _ = x.shape  # (batch, window, input_size)
+        units = self.hidden_size
+        # The input projection for every step at once; per step only one matmul on h remains.
+        projected = torch.addmm(self.bias_ih + self.bias_hh, x.reshape(batch * steps, -1), self.weight_ih.t())
+        projected = projected.view(batch, steps, 4 * units)  # (batch, window, 4 * units)
+        h = x.new_zeros(batch, units)
+        c = x.new_zeros(batch, units)
+        w_hh_t = self.weight_hh.t()
+        p_input, p_forget, p_output = self.peephole
+        outputs = []
+        for step in range(steps):
+            gates = torch.addmm(projected[:, step], h, w_hh_t)  # (batch, 4 * units), stacked i, f, g, o
+            i, f, g, o = gates.chunk(4, dim=1)
+            i = torch.sigmoid(i + p_input * c)
+            f = torch.sigmoid(f + p_forget * c)
+            c = f * c + i * torch.tanh(g)
+            o = torch.sigmoid(o + p_output * c)
+            h = o * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), c  # (batch, window, units), (batch, units)
+
+
+class PeepholeLSTM(nn.Module):
+    """Stacked peephole layers with dropout between them, mirroring nn.LSTM(batch_first=True)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> None:
+        super().__init__()
+        sizes = [input_size] + [hidden_size] * (num_layers - 1)
+        self.layers = nn.ModuleList(PeepholeLSTMLayer(size, hidden_size) for size in sizes)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                x = self.dropout(x)
+            x, _ = layer(x)
+        return x  # (batch, window, units)
+
+
+class RecurrentForecaster(nn.Module):
+    """Recurrent layers, dropout, and a linear head giving every horizon step at once.
+
+    With `residual`, the head predicts the change from the last observed (scaled) target,
+    which is input column 0: an untrained network then starts from the naive forecast.
+    """
+
+    def __init__(self, n_inputs: int, horizon: int, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        between = config.dropout if config.layers > 1 else 0.0
+        if config.cell == "lstm":
+            self.rnn = nn.LSTM(n_inputs, config.units, config.layers, batch_first=True, dropout=between)
+        elif config.cell == "gru":
+            self.rnn = nn.GRU(n_inputs, config.units, config.layers, batch_first=True, dropout=between)
+        else:
+            self.rnn = PeepholeLSTM(n_inputs, config.units, config.layers, between)
+        self.dropout = nn.Dropout(config.dropout)  # before the head, so dropout acts with one layer too
+        self.head = nn.Linear(config.units, horizon)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (batch, window, n_inputs)
+        hidden = self.rnn(x)
+        if isinstance(hidden, tuple):
+            hidden = hidden[0]
+        last = self.dropout(hidden[:, -1])  # (batch, units)
+        out = self.head(last)  # (batch, horizon)
+        if self.config.residual:
+            out = out + x[:, -1, :1]
+        return out

@@ -1,0 +1,262 @@
+"""Pure data preparation: cleaning, chronological split, scaling, target transforms, windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecaster.config import DataConfig
+from forecaster.errors import ConfigError, DataError
+
+
+# ---------------------------------------------------------------- cleaning
+
+def select_columns(frame: pd.DataFrame, target: str, features: tuple[str, ...]) -> pd.DataFrame:
+    """The target followed by the features, as float64; names a missing column clearly."""
+    columns = [target, *features]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        available = ", ".join(map(str, frame.columns))
+        raise DataError(f"Column {missing[0]!r} is not in the data; available columns are: {available}.")
+    try:
+        selected = frame[columns].astype("float64")
+    except (TypeError, ValueError) as error:
+        raise DataError(f"Columns {columns} must be numeric ({error}); pick numeric columns.") from None
+    if selected[target].notna().sum() == 0:
+        raise DataError(f"The target column {target!r} has no values at all; pick another target column.")
+    return selected.replace([np.inf, -np.inf], np.nan)
+
+
+def resample_frame(frame: pd.DataFrame, rule: str | None) -> pd.DataFrame:
+    """Average onto a coarser calendar (e.g. 'W'); None keeps the frame as it is."""
+    if not rule:
+        return frame
+    try:
+        pd.tseries.frequencies.to_offset(rule)
+    except ValueError:
+        raise ConfigError(f"resample {rule!r} is not a pandas frequency; use e.g. 'D', 'W', 'MS' or 'h'.") from None
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise DataError("Resampling needs a date index; load the data with a date column.")
+    return frame.resample(rule).mean()
+
+
+def fill_missing(frame: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Fill gaps (interpolate by time, or forward fill) or drop incomplete rows; leading gaps are dropped."""
+    if method == "drop":
+        return frame.dropna()
+    if method == "interpolate":
+        use_time = isinstance(frame.index, pd.DatetimeIndex)
+        filled = frame.interpolate(method="time" if use_time else "linear", limit_area="inside")
+    elif method == "ffill":
+        filled = frame.ffill()
+    else:
+        raise ConfigError(f"missing must be interpolate, ffill or drop; got {method!r}.")
+    # What remains is leading (or trailing) gaps that nothing before them can fill.
+    return filled.dropna()
+
+
+def clip_outliers(frame: pd.DataFrame, method: str, train_end: int) -> pd.DataFrame:
+    """Clip each column to bounds computed on the training rows only, so the test part cannot move them."""
+    if method == "none":
+        return frame
+    train = frame.iloc[:train_end]
+    if method == "iqr":
+        q1, q3 = train.quantile(0.25), train.quantile(0.75)
+        lower, upper = q1 - 3.0 * (q3 - q1), q3 + 3.0 * (q3 - q1)
+    elif method == "zscore":
+        mean, std = train.mean(), train.std(ddof=0)
+        lower, upper = mean - 4.0 * std, mean + 4.0 * std
+    else:
+        raise ConfigError(f"outliers must be none, iqr or zscore; got {method!r}.")
+    return frame.clip(lower=lower, upper=upper, axis=1)
+
+
+def split_points(n_rows: int, split: tuple[float, float, float]) -> tuple[int, int]:
+    """Row indices where validation and test begin, for a chronological split."""
+    train_end = int(round(n_rows * split[0]))
+    val_end = int(round(n_rows * (split[0] + split[1])))
+    return train_end, val_end
+
+
+# ---------------------------------------------------------------- target transforms
+
+def transform_target(y: np.ndarray, kind: str) -> np.ndarray:
+    """Changes (diff) or log returns (logret) of a level series; element 0 is NaN for both."""
+    y = np.asarray(y, dtype=np.float64)
+    if kind == "none":
+        return y.copy()
+    out = np.full_like(y, np.nan)
+    if kind == "diff":
+        out[1:] = np.diff(y)
+    elif kind == "logret":
+        if np.any(y <= 0):
+            raise DataError("Log returns need a series above zero everywhere; choose the transform 'diff' or 'none'.")
+        out[1:] = np.diff(np.log(y))
+    else:
+        raise ConfigError(f"transform must be none, diff or logret; got {kind!r}.")
+    return out
+
+
+def inverse_transform_paths(paths: np.ndarray, last_level: np.ndarray, kind: str) -> np.ndarray:
+    """Turn forecast paths of transformed values back into levels, starting from each origin's last level."""
+    paths = np.asarray(paths, dtype=np.float64)  # (n_origins, horizon)
+    last = np.asarray(last_level, dtype=np.float64)[:, None]  # (n_origins, 1)
+    if kind == "none":
+        return paths.copy()
+    if kind == "diff":
+        return last + np.cumsum(paths, axis=1)
+    if kind == "logret":
+        return last * np.exp(np.cumsum(paths, axis=1))
+    raise ConfigError(f"transform must be none, diff or logret; got {kind!r}.")
+
+
+# ---------------------------------------------------------------- scaling
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-column affine map (x - center) / scale, learned from training rows by scikit-learn."""
+
+    kind: str
+    center: np.ndarray  # (n_columns,)
+    scale: np.ndarray  # (n_columns,)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.center) / self.scale
+
+    def inverse(self, values: np.ndarray, column: int | None = None) -> np.ndarray:
+        """Back to original units; with `column`, treat every value as belonging to that column."""
+        if column is None:
+            return values * self.scale + self.center
+        return values * self.scale[column] + self.center[column]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Scaler":
+        center = np.asarray(raw["center"], dtype=np.float64)
+        scale = np.asarray(raw["scale"], dtype=np.float64)
+        if center.shape != scale.shape or center.ndim != 1 or not np.all(np.isfinite(center)) \
+                or not np.all(np.isfinite(scale)) or np.any(scale == 0):
+            raise ValueError("scaler parameters are malformed")
+        return cls(kind=str(raw["kind"]), center=center, scale=scale)
+
+
+def fit_scaler(train_values: np.ndarray, kind: str) -> Scaler:
+    """Fit a standard, min-max or robust scaler on training rows (n_rows, n_columns)."""
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    train_values = np.asarray(train_values, dtype=np.float64)
+    if kind == "standard":
+        fitted = StandardScaler().fit(train_values)
+        center, scale = fitted.mean_, fitted.scale_
+    elif kind == "minmax":
+        fitted = MinMaxScaler().fit(train_values)
+        # MinMaxScaler maps x -> x * scale_ + min_; rewrite as (x - center) / scale.
+        scale = 1.0 / fitted.scale_
+        center = -fitted.min_ * scale
+    elif kind == "robust":
+        fitted = RobustScaler().fit(train_values)
+        center, scale = fitted.center_, fitted.scale_
+    else:
+        raise ConfigError(f"scaler must be standard, minmax or robust; got {kind!r}.")
+    scale = np.where(np.asarray(scale) > 0, scale, 1.0)  # a constant column stays finite
+    return Scaler(kind=kind, center=np.asarray(center, dtype=np.float64), scale=np.asarray(scale, dtype=np.float64))
+
+
+# ---------------------------------------------------------------- windows
+
+def make_windows(values: np.ndarray, target: np.ndarray, origins: np.ndarray, window: int,
+                 horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs values[o-window+1 : o+1] and targets target[o+1 : o+1+horizon] for each origin o."""
+    origins = np.asarray(origins, dtype=np.int64)
+    steps_back = np.arange(-window + 1, 1)  # (window,)
+    steps_ahead = np.arange(1, horizon + 1)  # (horizon,)
+    inputs = values[origins[:, None] + steps_back]  # (n, window, n_columns)
+    targets = target[origins[:, None] + steps_ahead]  # (n, horizon)
+    return inputs, targets
+
+
+def input_windows(values: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
+    """Only the inputs for each origin; targets may lie beyond the data (forecasting)."""
+    origins = np.asarray(origins, dtype=np.int64)
+    return values[origins[:, None] + np.arange(-window + 1, 1)]  # (n, window, n_columns)
+
+
+# ---------------------------------------------------------------- the whole path
+
+@dataclass(frozen=True)
+class Prepared:
+    """A cleaned series with its split, fitted scaler and the origins of every window."""
+
+    frame: pd.DataFrame  # cleaned: target first, then features; original units
+    y: np.ndarray  # (T,) target levels, original units
+    inputs: np.ndarray  # (T, n_columns) scaled network inputs; column 0 is the (transformed) target
+    target: np.ndarray  # (T,) scaled (transformed) target, what the network learns
+    scaler: Scaler
+    train_end: int  # first validation row
+    val_end: int  # first test row
+    train_origins: np.ndarray  # origins whose targets lie in the training part
+    val_origins: np.ndarray  # ... in the validation part
+    test_origins: np.ndarray  # ... in the test part
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return self.frame.index
+
+
+def clean(frame: pd.DataFrame, config: DataConfig, target: str) -> pd.DataFrame:
+    """Columns chosen, resampled and gap-filled: everything before the split that needs no fitting."""
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise DataError("The data is empty; load a series with at least a few rows.")
+    selected = select_columns(frame, target, config.features)
+    filled = fill_missing(resample_frame(selected, config.resample), config.missing)
+    if filled.empty:
+        raise DataError(f"No complete rows are left after handling missing values with {config.missing!r}; "
+                        "try 'interpolate' or 'ffill', or drop the feature columns with gaps.")
+    return filled
+
+
+def origins_between(first: int, last: int) -> np.ndarray:
+    """Origins first..last inclusive (empty when last < first)."""
+    return np.arange(first, last + 1, dtype=np.int64) if last >= first else np.empty(0, dtype=np.int64)
+
+
+def prepare(frame: pd.DataFrame, config: DataConfig, target: str, scaler: Scaler | None = None) -> Prepared:
+    """Clean, split by time, fit the scaler on training rows only, and find every window's origin.
+
+    Pass a fitted `scaler` to prepare new data exactly as a saved model saw its own.
+    """
+    cleaned = clean(frame, config, target)
+    n_rows = len(cleaned)
+    window, horizon = config.window, config.horizon
+    train_end, val_end = split_points(n_rows, config.split)
+    cleaned = clip_outliers(cleaned, config.outliers, train_end)
+
+    y = cleaned[target].to_numpy(dtype=np.float64)
+    columns = cleaned.to_numpy(dtype=np.float64).copy()
+    columns[:, 0] = transform_target(y, config.transform)
+    first_row = 0 if config.transform == "none" else 1  # a transform loses the first row
+
+    first_origin = first_row + window - 1
+    train_origins = origins_between(first_origin, train_end - 1 - horizon)
+    val_origins = origins_between(max(first_origin, train_end - 1), val_end - 1 - horizon)
+    test_origins = origins_between(max(first_origin, val_end - 1), n_rows - 1 - horizon)
+    if len(train_origins) < 2 or len(val_origins) < 1 or len(test_origins) < 1:
+        needed = int(np.ceil((window + horizon + first_row + 2) / min(config.split)))
+        raise DataError(f"The series has {n_rows} usable rows, too few for a window of {window} and a horizon of "
+                        f"{horizon} with a {'/'.join(f'{s:.0%}' for s in config.split)} split (about {needed} "
+                        "needed); use a shorter window or horizon, or more data.")
+
+    if scaler is None:
+        scaler = fit_scaler(columns[first_row:train_end], config.scaler)
+    elif scaler.center.shape != (columns.shape[1],):
+        raise DataError(f"The data has {columns.shape[1]} input columns but the model was trained on "
+                        f"{scaler.center.shape[0]}; use the same target and feature columns.")
+    inputs = scaler.transform(columns)
+    inputs[:first_row] = 0.0  # never read: no origin reaches before first_row
+    return Prepared(frame=cleaned, y=y, inputs=inputs.astype(np.float32), target=inputs[:, 0].astype(np.float32),
+                    scaler=scaler, train_end=train_end, val_end=val_end, train_origins=train_origins,
+                    val_origins=val_origins, test_origins=test_origins)

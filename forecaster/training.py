@@ -1,0 +1,167 @@
+"""The fit loop: shuffled index batches on the device, early stopping, clipping, progress and stop."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from forecaster.config import TrainConfig
+from forecaster.errors import ConfigError, TrainingError
+
+EVAL_BATCH = 4096  # windows per forward pass when no gradient is needed
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What the progress callback receives after every epoch."""
+
+    epoch: int  # 1-based
+    max_epochs: int
+    train_loss: float
+    val_loss: float
+    best_val_loss: float
+    best_epoch: int
+    elapsed: float  # seconds since training began
+    seconds_left: float  # at most this many, if early stopping does not end sooner
+
+
+@dataclass
+class History:
+    """Loss curves and how training ended."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False  # patience ran out
+    stopped_by_user: bool = False  # the stop event was set
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def best_val_loss(self) -> float:
+        return self.val_loss[self.best_epoch - 1] if self.best_epoch else math.nan
+
+    def to_dict(self) -> dict:
+        return {"train_loss": self.train_loss, "val_loss": self.val_loss, "best_epoch": self.best_epoch,
+                "seconds": self.seconds, "stopped_early": self.stopped_early,
+                "stopped_by_user": self.stopped_by_user}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "History":
+        return cls(train_loss=[float(v) for v in raw.get("train_loss", [])],
+                   val_loss=[float(v) for v in raw.get("val_loss", [])], best_epoch=int(raw.get("best_epoch", 0)),
+                   seconds=float(raw.get("seconds", 0.0)), stopped_early=bool(raw.get("stopped_early", False)),
+                   stopped_by_user=bool(raw.get("stopped_by_user", False)))
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """CUDA when asked for or available under 'auto', else CPU."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'.")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_loss(name: str) -> nn.Module:
+    """The training criterion for a loss name."""
+    losses = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
+    if name not in losses:
+        raise ConfigError(f"loss must be one of {', '.join(losses)}; got {name!r}.")
+    return losses[name]()
+
+
+@torch.inference_mode()
+def predict_batched(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """The network's output for many windows, in large batches, without gradients."""
+    was_training = net.training
+    net.eval()
+    outputs = [net(inputs[start:start + EVAL_BATCH]) for start in range(0, len(inputs), EVAL_BATCH)]
+    net.train(was_training)
+    return torch.cat(outputs) if outputs else inputs.new_zeros((0, 0))
+
+
+def _mean_loss(net: nn.Module, criterion: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    return float(criterion(predict_batched(net, inputs), targets))
+
+
+def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+                  config: TrainConfig, progress: Callable[[EpochReport], None] | None = None,
+                  stop_event: threading.Event | None = None) -> History:
+    """Fit `net` on (inputs, targets) windows, stop early on validation loss, restore the best weights."""
+    device = next(net.parameters()).device
+    # Built once and kept on the device: every batch is an index into these tensors.
+    x_train = torch.as_tensor(train[0], dtype=torch.float32, device=device)  # (n, window, features)
+    y_train = torch.as_tensor(train[1], dtype=torch.float32, device=device)  # (n, horizon)
+    x_val = torch.as_tensor(val[0], dtype=torch.float32, device=device)
+    y_val = torch.as_tensor(val[1], dtype=torch.float32, device=device)
+    n_train = len(x_train)
+    criterion = make_loss(config.loss)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator(device="cpu").manual_seed(config.seed)
+    batch_size = min(config.batch_size, n_train)
+
+    history = History()
+    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    best_val = _mean_loss(net, criterion, x_val, y_val)  # the untrained net is the first candidate
+    started = time.perf_counter()
+    epochs_without_gain = 0
+    net.train()
+    for epoch in range(1, config.epochs + 1):
+        order = torch.randperm(n_train, generator=generator).to(device)
+        total = torch.zeros((), device=device)  # summed on the device: no host sync per batch
+        seen = 0
+        for start in range(0, n_train, batch_size):
+            if stop_event is not None and stop_event.is_set():
+                break
+            index = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(net(x_train[index]), y_train[index])
+            loss.backward()
+            if config.clip_norm > 0:
+                nn.utils.clip_grad_norm_(net.parameters(), config.clip_norm, foreach=True)
+            optimizer.step()
+            total += loss.detach() * len(index)
+            seen += len(index)
+        if seen == 0:  # stopped before the first batch of this epoch
+            history.stopped_by_user = True
+            break
+        train_loss = float(total) / seen
+        val_loss = _mean_loss(net, criterion, x_val, y_val)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            net.load_state_dict(best_state)
+            raise TrainingError(f"Training diverged: the loss became {train_loss if not math.isfinite(train_loss) else val_loss} "
+                                f"in epoch {epoch}; lower the learning rate (e.g. {config.lr / 10:g}), "
+                                "or use the huber loss or the robust scaler.")
+        history.train_loss.append(train_loss)
+        history.val_loss.append(val_loss)
+        if val_loss < best_val:
+            best_val, history.best_epoch, epochs_without_gain = val_loss, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            epochs_without_gain += 1
+        elapsed = time.perf_counter() - started
+        if progress is not None:
+            progress(EpochReport(epoch=epoch, max_epochs=config.epochs, train_loss=train_loss, val_loss=val_loss,
+                                 best_val_loss=best_val, best_epoch=history.best_epoch, elapsed=elapsed,
+                                 seconds_left=elapsed / epoch * (config.epochs - epoch)))
+        if stop_event is not None and stop_event.is_set():
+            history.stopped_by_user = True
+            break
+        if config.patience and epochs_without_gain >= config.patience:
+            history.stopped_early = True
+            break
+    net.load_state_dict(best_state)
+    net.eval()
+    history.seconds = time.perf_counter() - started
+    return history
