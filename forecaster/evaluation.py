@@ -1,0 +1,123 @@
+"""Score the LSTM and every baseline on the test part, in original units, and say who won."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecaster.baselines import make_baselines
+from forecaster.metrics import METRIC_LABELS, compute_metrics, per_step_metrics, skill, zero_actuals
+from forecaster.prepare import Prepared
+
+LSTM = "lstm"
+
+
+@dataclass
+class Evaluation:
+    """Test-part forecasts and metrics of the LSTM and each baseline."""
+
+    target: str
+    unit: str
+    index: pd.DatetimeIndex  # timestamps of the whole cleaned series
+    origins: np.ndarray  # (n,) test origins: last observed row of each forecast
+    actual: np.ndarray  # (n, horizon) what happened
+    last_levels: np.ndarray  # (n,) the value at each origin
+    predictions: dict[str, np.ndarray]  # model name -> (n, horizon)
+    labels: dict[str, str]  # model name -> display label
+    metrics: dict[str, dict[str, float]]  # model name -> metric -> value
+    season: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def horizon(self) -> int:
+        return self.actual.shape[1]
+
+    @property
+    def skill(self) -> float:
+        """1 - MAE_lstm / MAE_naive: above 0 means the LSTM beats the naive forecast."""
+        return skill(self.metrics[LSTM]["mae"], self.metrics["naive"]["mae"])
+
+    @property
+    def best_baseline(self) -> str:
+        baselines = {name: m["mae"] for name, m in self.metrics.items() if name != LSTM}
+        return min(baselines, key=baselines.get)
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """One row per model (LSTM first), columns headed MAE, RMSE, ... ."""
+        frame = pd.DataFrame.from_dict(self.metrics, orient="index").rename(columns=METRIC_LABELS)
+        frame.index = [self.labels[name] for name in frame.index]
+        frame.index.name = "Model"
+        return frame
+
+    def predictions_frame(self, step: int = 1) -> pd.DataFrame:
+        """Actual and every model's forecast `step` points ahead, indexed by the forecast time."""
+        if not 1 <= step <= self.horizon:
+            raise ValueError(f"step must be from 1 to {self.horizon}; got {step}.")
+        times = self.index[self.origins + step]
+        columns = {"actual": self.actual[:, step - 1]}
+        columns.update({name: pred[:, step - 1] for name, pred in self.predictions.items()})
+        return pd.DataFrame(columns, index=pd.DatetimeIndex(times, name="date"))
+
+    def per_step(self, y_train: np.ndarray) -> dict[str, list[dict[str, float]]]:
+        """Every metric for each step ahead, for each model."""
+        return {name: per_step_metrics(self.actual, pred, self.last_levels, y_train)
+                for name, pred in self.predictions.items()}
+
+    def verdict(self) -> str:
+        """One plain sentence: does the LSTM beat the naive forecast, and by how much."""
+        lstm, naive = self.metrics[LSTM]["mae"], self.metrics["naive"]["mae"]
+        value = self.skill
+        if math.isnan(value):
+            return "The naive forecast is perfect on the test part, so no skill can be measured."
+        if value > 0:
+            best = self.best_baseline
+            tail = "" if best == "naive" or self.metrics[best]["mae"] >= lstm else (
+                f" However, the {self.labels[best].lower()} baseline does better still (MAE {self.metrics[best]['mae']:.4g}).")
+            return (f"The LSTM beats the naive forecast: its test MAE is {value:.0%} lower "
+                    f"({lstm:.4g} vs {naive:.4g}).{tail}")
+        return (f"The LSTM does not beat the naive forecast (test MAE {lstm:.4g} vs {naive:.4g}, skill {value:.2f}); "
+                "on a series close to a random walk nothing may beat it, so prefer the naive forecast here.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: metrics per model, skill, verdict, notes."""
+        def clean(value: float) -> float | None:
+            return None if value is None or not math.isfinite(value) else float(value)
+        return {"metrics": {name: {k: clean(v) for k, v in m.items()} for name, m in self.metrics.items()},
+                "skill_vs_naive": clean(self.skill), "verdict": self.verdict(), "notes": self.notes,
+                "test_points": int(self.actual.size), "test_start": str(self.index[self.origins[0] + 1]),
+                "test_end": str(self.index[self.origins[-1] + self.horizon])}
+
+
+def evaluate(model: Any, prepared: Prepared | None = None, unit: str = "", season: int | None = None) -> Evaluation:
+    """Fit the baselines on the training part and score every model on the test part's windows."""
+    if prepared is None:
+        prepared = model.prepared_
+    config = model.config.data
+    horizon, window = config.horizon, config.window
+    origins = prepared.test_origins
+    y = prepared.y
+    features = prepared.frame.to_numpy(dtype=np.float64)[:, 1:] if prepared.frame.shape[1] > 1 else None
+    actual = y[origins[:, None] + np.arange(1, horizon + 1)]  # (n, horizon)
+    y_train = y[: prepared.train_end]
+
+    baselines = make_baselines(model.freq_, window, season)
+    season_used = getattr(baselines["seasonal_naive"], "season", 1)
+    predictions = {LSTM: model.predict_origins(prepared, origins)}
+    labels = {LSTM: "LSTM" if model.config.model.cell == "lstm" else f"LSTM ({model.config.model.cell})"}
+    for name, baseline in baselines.items():
+        baseline.fit(y, prepared.train_end, horizon, features)
+        predictions[name] = baseline.predict_at(y, origins, features)
+        labels[name] = baseline.label
+    metrics = {name: compute_metrics(actual, pred, y[origins], y_train) for name, pred in predictions.items()}
+
+    notes = []
+    zeros = zero_actuals(actual)
+    if zeros:
+        notes.append(f"MAPE skips {zeros} test points whose actual value is 0.")
+    return Evaluation(target=model.target_, unit=unit, index=prepared.index, origins=origins, actual=actual,
+                      last_levels=y[origins], predictions=predictions, labels=labels, metrics=metrics,
+                      season=season_used, notes=notes)
