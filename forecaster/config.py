@@ -175,3 +175,21 @@ class ForecasterConfig:
             current = getattr(self, name)
             updated[name] = dataclasses.replace(current, **changes) if isinstance(changes, dict) else changes
         return dataclasses.replace(self, **updated)
+
+
+# Window lengths that cover one natural cycle of each frequency (a week of days is too short
+# for weather, so daily data reads a month).
+_DEFAULT_WINDOWS = {"D": 30, "B": 20, "C": 20, "h": 48, "H": 48, "W": 26, "MS": 12, "M": 12, "ME": 12,
+                    "QS": 8, "Q": 8, "QE": 8, "min": 60, "T": 60}
+
+
+def default_config(freq: str | None, n_rows: int, target: str | None = None,
+                   features: tuple[str, ...] = ()) -> ForecasterConfig:
+    """Settings suited to a series of this frequency and length; every field can still be changed."""
+    base = (freq or "").lstrip("0123456789").split("-")[0]
+    window = _DEFAULT_WINDOWS.get(base, 30)
+    # Keep at least a few test windows on short series: the smallest part must exceed window + horizon.
+    window = max(2, min(window, int(n_rows * 0.15) - 3))
+    batch = 64 if n_rows > 5000 else (16 if n_rows < 300 else 32)
+    return ForecasterConfig(data=DataConfig(target=target, features=tuple(features), window=window),
+                            train=TrainConfig(batch_size=batch))

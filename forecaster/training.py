@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,6 +63,19 @@ class History:
                    val_loss=[float(v) for v in raw.get("val_loss", [])], best_epoch=int(raw.get("best_epoch", 0)),
                    seconds=float(raw.get("seconds", 0.0)), stopped_early=bool(raw.get("stopped_early", False)),
                    stopped_by_user=bool(raw.get("stopped_by_user", False)))
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's CPU thread count: $FORECASTER_THREADS, else half the cores (1 to 4), and return it.
+
+    Small recurrent nets gain little from many threads, and several training runs (app
+    sessions, tuning workers) each asking for every core slow each other down badly.
+    """
+    if threads is None:
+        env = os.environ.get("FORECASTER_THREADS", "").strip()
+        threads = int(env) if env.isdigit() and int(env) > 0 else max(1, min(4, (os.cpu_count() or 2) // 2))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def resolve_device(name: str = "auto") -> torch.device:

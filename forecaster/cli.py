@@ -1,0 +1,310 @@
+"""The command line: list datasets, train, evaluate and forecast with the same library, no browser."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from forecaster.config import CELLS, LOSSES, SCALERS, TRANSFORMS, ForecasterConfig, default_config
+from forecaster.errors import ForecasterError
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(ForecasterError):
+    """A mistake on the command line that argparse cannot see (e.g. a malformed list)."""
+
+
+# ---------------------------------------------------------------- argument parsing
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.7,0.15,0.15; got {text!r}") from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _add_data_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", required=required,
+                       help="sample:NAME (see 'datasets'), ticker:SYMBOL, or the path of a CSV file")
+    group.add_argument("--start", help="ticker: first date (YYYY-MM-DD)")
+    group.add_argument("--end", help="ticker: last date (YYYY-MM-DD)")
+    group.add_argument("--interval", default="1d", help="ticker: bar size, e.g. 1d, 1wk, 1h (default 1d)")
+    group.add_argument("--price-field", default="Close", help="ticker: Open, High, Low, Close, Adj Close or Volume")
+    group.add_argument("--date-column", help="CSV: the column holding dates (found automatically if omitted)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m forecaster",
+                                     description="Train and judge LSTM forecasts against simple baselines.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("datasets", help="list the built-in datasets (offline)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    train = commands.add_parser("train", help="train an LSTM and compare it with the baselines on the test part")
+    _add_data_options(train, required=True)
+    train.add_argument("--target", help="column to forecast (default: the dataset's usual target)")
+    train.add_argument("--features", type=_names, help="extra input columns, comma separated")
+    train.add_argument("--window", type=int, help="past steps read per forecast (default depends on frequency)")
+    train.add_argument("--horizon", type=int, help="future steps forecast at once (default 1)")
+    train.add_argument("--split", type=_floats, help="train,validation,test fractions (default 0.7,0.15,0.15)")
+    train.add_argument("--missing", choices=("interpolate", "ffill", "drop"), help="how gaps are filled")
+    train.add_argument("--outliers", choices=("none", "iqr", "zscore"), help="clip outliers (bounds from training part)")
+    train.add_argument("--resample", help="aggregate to a coarser frequency first, e.g. W or MS")
+    train.add_argument("--scaler", choices=SCALERS)
+    train.add_argument("--transform", choices=TRANSFORMS, help="learn levels, differences or log returns")
+    train.add_argument("--cell", choices=CELLS)
+    train.add_argument("--layers", type=int)
+    train.add_argument("--units", type=int)
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--no-residual", action="store_true",
+                       help="predict levels directly instead of the change from the last value")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
+    train.add_argument("--weight-decay", type=float)
+    train.add_argument("--patience", type=int, help="early-stopping patience in epochs (0 = off)")
+    train.add_argument("--loss", choices=LOSSES)
+    train.add_argument("--clip-norm", type=float, help="gradient norm cap (0 = off)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    train.add_argument("--out", help="folder to save the model in (default runs/NAME-TIME)")
+    train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+    evaluate = commands.add_parser("evaluate", help="score a saved model and the baselines on the test part")
+    evaluate.add_argument("--model", required=True, help="folder written by train")
+    _add_data_options(evaluate, required=False)
+    evaluate.add_argument("--json", action="store_true")
+
+    forecast = commands.add_parser("forecast", help="continue the series past its end with a saved model")
+    forecast.add_argument("--model", required=True, help="folder written by train")
+    forecast.add_argument("--steps", type=int, default=30, help="how many future points (default 30)")
+    forecast.add_argument("--out", help="CSV file to write (default: print to the terminal)")
+    forecast.add_argument("--json", action="store_true")
+    return parser
+
+
+# ---------------------------------------------------------------- helpers
+
+def _load(args: argparse.Namespace, spec: str, target: str | None = None, features: Sequence[str] | None = None):
+    from forecaster.datasets import load_data
+
+    if spec.startswith("ticker:"):
+        kwargs: dict[str, Any] = {"start": args.start, "end": args.end, "interval": args.interval,
+                                  "price_field": args.price_field}
+    elif spec.startswith("sample:"):
+        kwargs = {}
+    else:
+        kwargs = {"date_column": args.date_column, "target": target, "features": features}
+    return load_data(spec, **kwargs), {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _config_from_args(args: argparse.Namespace, dataset) -> ForecasterConfig:
+    target = args.target or dataset.target
+    features = args.features if args.features is not None else tuple(f for f in dataset.features if f != target)
+    base = default_config(dataset.freq, len(dataset.frame), target, features)
+    data = {k: v for k, v in {"window": args.window, "horizon": args.horizon, "split": args.split,
+                               "missing": args.missing, "outliers": args.outliers, "resample": args.resample,
+                               "scaler": args.scaler, "transform": args.transform}.items() if v is not None}
+    model = {k: v for k, v in {"cell": args.cell, "layers": args.layers, "units": args.units,
+                                "dropout": args.dropout}.items() if v is not None}
+    if args.no_residual:
+        model["residual"] = False
+    train = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                                "weight_decay": args.weight_decay, "patience": args.patience, "loss": args.loss,
+                                "clip_norm": args.clip_norm, "seed": args.seed, "device": args.device}.items()
+             if v is not None}
+    return base.replace(data=data, model=model, train=train)
+
+
+class ProgressBar:
+    """One line on stderr, rewritten after each epoch."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+
+    def __call__(self, report) -> None:
+        filled = int(30 * report.epoch / report.max_epochs)
+        bar = "#" * filled + "-" * (30 - filled)
+        self.stream.write(f"\r[{bar}] epoch {report.epoch}/{report.max_epochs}  train {report.train_loss:.4f}  "
+                          f"val {report.val_loss:.4f}  best {report.best_val_loss:.4f}@{report.best_epoch}  "
+                          f"{report.elapsed:.0f}s, at most {report.seconds_left:.0f}s left ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _metrics_table(evaluation) -> str:
+    frame = evaluation.metrics_frame()
+    return frame.to_string(float_format=lambda v: f"{v:.4g}")
+
+
+def _print_json(payload: dict) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from forecaster.datasets import list_samples
+
+    samples = list_samples()
+    if args.json:
+        _print_json({"samples": [vars(s) if not hasattr(s, "__dataclass_fields__") else
+                                 {f: getattr(s, f) for f in s.__dataclass_fields__} for s in samples]})
+        return 0
+    width = max(len(s.name) for s in samples)
+    for group in ("Weather", "Stocks"):
+        print(f"{group}:")
+        for s in (s for s in samples if s.group == group):
+            print(f"  sample:{s.name:<{width}}  {s.freq:<3} target {s.target} ({s.unit})  {s.description}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from forecaster.evaluation import evaluate
+    from forecaster.forecaster import LSTMForecaster
+
+    started = time.perf_counter()
+    dataset, load_args = _load(args, args.data, args.target, args.features)
+    config = _config_from_args(args, dataset)
+    bar = None if args.json else ProgressBar()
+    try:
+        model = LSTMForecaster(config).fit(dataset, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    evaluation = evaluate(model, unit=dataset.unit)
+    out = Path(args.out) if args.out else Path("runs") / f"{_slug(dataset.name)}-{datetime.now():%Y%m%d-%H%M%S}"
+    model.save(out, extra={"source": dataset.source, "load_args": load_args, "unit": dataset.unit})
+    summary = _summary(model, evaluation, out, time.perf_counter() - started)
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_report(model, evaluation, dataset.notes)
+        print(f"Saved the model to {out}  (evaluate: python -m forecaster evaluate --model {out})")
+    return 0
+
+
+def _summary(model, evaluation, out: Path | None, wall: float | None = None) -> dict:
+    history = model.history_
+    payload = {**evaluation.to_dict(), "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
+               "train_seconds": round(history.seconds, 3), "stopped_early": history.stopped_early,
+               "config": model.config.to_dict(), "target": model.target_, "data": model.data_info_}
+    if out is not None:
+        payload["model_dir"] = str(out)
+    if wall is not None:
+        payload["wall_seconds"] = round(wall, 3)
+    return payload
+
+
+def _print_report(model, evaluation, notes: Sequence[str] = ()) -> None:
+    history = model.history_
+    for note in notes:
+        print(f"Note: {note}")
+    print(f"Trained {history.epochs_run} epochs in {history.seconds:.1f}s (best epoch {history.best_epoch}"
+          f"{', stopped early' if history.stopped_early else ''}).")
+    print(f"\nTest metrics for {model.target_} ({evaluation.actual.size} points, "
+          f"horizon {evaluation.horizon}):")
+    print(_metrics_table(evaluation))
+    print(f"\nSkill vs naive (1 - MAE_lstm / MAE_naive): {evaluation.skill:+.3f}")
+    print(evaluation.verdict())
+    for note in evaluation.notes:
+        print(f"Note: {note}")
+
+
+def _load_model(folder: str):
+    from forecaster.forecaster import LSTMForecaster
+
+    return LSTMForecaster.load(folder)
+
+
+def _data_for_model(args: argparse.Namespace, model):
+    extra = getattr(model, "extra_", {}) or {}
+    if args.data:
+        return _load(args, args.data, model.target_, model.columns_[1:])[0]
+    source = extra.get("source") or model.data_info_.get("source")
+    if not source or source.startswith("upload:"):
+        raise UserError("The model does not record where its data came from; pass it with --data.")
+    from forecaster.datasets import load_data
+
+    load_args = dict(extra.get("load_args", {}))
+    if not (source.startswith("sample:") or source.startswith("ticker:")):
+        load_args.update(target=model.target_, features=model.columns_[1:])
+    return load_data(source, **load_args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from forecaster.evaluation import evaluate
+
+    model = _load_model(args.model)
+    dataset = _data_for_model(args, model)
+    evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit)
+    if args.json:
+        _print_json(_summary(model, evaluation, Path(args.model)))
+    else:
+        _print_report(model, evaluation, dataset.notes)
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    data = _data_for_model(args, model) if args.data else None
+    frame = model.forecast(args.steps, data)
+    if args.out:
+        frame.to_csv(args.out, index_label="date")
+        if not args.json:
+            print(f"Wrote {len(frame)} forecast points ({frame.index[0]} to {frame.index[-1]}) to {args.out}")
+    if args.json:
+        _print_json({"target": model.target_, "forecast": [{"date": str(ts), "value": _finite(v)}
+                                                           for ts, v in frame[model.target_].items()]})
+    elif not args.out:
+        print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user's mistake prints one line on stderr and returns 2."""
+    args = build_parser().parse_args(argv)
+    if args.command != "datasets":
+        from forecaster.training import configure_threads
+
+        configure_threads()
+    try:
+        return COMMANDS[args.command](args)
+    except ForecasterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as error:  # unwritable --out, unreadable file, ...
+        print(f"error: {error.strerror or error} ({getattr(error, 'filename', '') or ''}); check the path.",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
