@@ -30,6 +30,7 @@ class Evaluation:
     labels: dict[str, str]  # model name -> display label
     metrics: dict[str, dict[str, float]]  # model name -> metric -> value
     season: int
+    train_values: np.ndarray  # (train_end,) the training part's target, which scales MASE
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -62,9 +63,20 @@ class Evaluation:
         columns.update({name: pred[:, step - 1] for name, pred in self.predictions.items()})
         return pd.DataFrame(columns, index=pd.DatetimeIndex(times, name="date"))
 
-    def per_step(self, y_train: np.ndarray) -> dict[str, list[dict[str, float]]]:
+    def predictions_table(self) -> pd.DataFrame:
+        """Every forecast as rows: origin time, step ahead, forecast time, actual and each model (for CSV)."""
+        n, horizon = self.actual.shape
+        steps = np.tile(np.arange(1, horizon + 1), n)  # (n * horizon,)
+        origins = np.repeat(self.origins, horizon)
+        table = pd.DataFrame({"origin": self.index[origins], "step": steps, "date": self.index[origins + steps],
+                              "actual": self.actual.ravel()})
+        for name, pred in self.predictions.items():
+            table[name] = pred.ravel()
+        return table
+
+    def per_step(self) -> dict[str, list[dict[str, float]]]:
         """Every metric for each step ahead, for each model."""
-        return {name: per_step_metrics(self.actual, pred, self.last_levels, y_train)
+        return {name: per_step_metrics(self.actual, pred, self.last_levels, self.train_values)
                 for name, pred in self.predictions.items()}
 
     def verdict(self) -> str:
@@ -120,4 +132,4 @@ def evaluate(model: Any, prepared: Prepared | None = None, unit: str = "", seaso
         notes.append(f"MAPE skips {zeros} test points whose actual value is 0.")
     return Evaluation(target=model.target_, unit=unit, index=prepared.index, origins=origins, actual=actual,
                       last_levels=y[origins], predictions=predictions, labels=labels, metrics=metrics,
-                      season=season_used, notes=notes)
+                      season=season_used, train_values=y_train, notes=notes)

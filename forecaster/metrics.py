@@ -136,7 +136,9 @@ def direction_accuracy(y_true: np.ndarray, y_pred: np.ndarray, y_last: np.ndarra
 
     y_true, y_pred: (n_origins, horizon), or (n_origins,) meaning one step per origin.
     y_last: (n_origins,) the last observed value at each origin. Pairs whose actual change
-    is exactly 0 have no direction and are skipped (NaN if none are left).
+    is exactly 0 have no direction and are skipped (NaN if none are left). A forecast that
+    never moves (the naive one) states no direction at all and gets NaN rather than 0%;
+    otherwise a flat step counts as a miss.
     """
     t = _finite_array(y_true, "y_true")
     p = _finite_array(y_pred, "y_pred")
@@ -154,7 +156,7 @@ def direction_accuracy(y_true: np.ndarray, y_pred: np.ndarray, y_last: np.ndarra
     actual = np.sign(t - last[:, None])  # (n_origins, horizon)
     predicted = np.sign(p - last[:, None])  # (n_origins, horizon)
     keep = actual != 0.0
-    if not np.any(keep):
+    if not np.any(keep) or not np.any(predicted != 0.0):
         return float("nan")
     return float(100.0 * np.mean(actual[keep] == predicted[keep]))
 

@@ -182,8 +182,13 @@ def test_direction_all_zero_changes_is_nan():
     assert math.isnan(m.direction_accuracy([[5.0, 5.0]], [[6.0, 4.0]], [5.0]))
 
 
-def test_direction_flat_forecast_counts_as_wrong():
-    assert m.direction_accuracy([[6.0]], [[5.0]], [5.0]) == 0.0
+def test_direction_flat_step_counts_as_wrong():
+    # origin 0 predicts no move while the actual rises: a miss; origin 1 is right.
+    assert m.direction_accuracy([[6.0], [4.0]], [[5.0], [3.0]], [5.0, 5.0]) == 50.0
+
+
+def test_direction_of_a_forecast_that_never_moves_is_undefined():
+    assert math.isnan(m.direction_accuracy([[6.0], [4.0]], [[5.0], [5.0]], [5.0, 5.0]))
 
 
 def test_skill():

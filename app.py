@@ -1,0 +1,63 @@
+"""Home of the forecasting studio: what it is, a one-click quick start, and the page navigation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="LSTM Forecasting Studio", page_icon=":material/show_chart:", layout="wide")
+
+
+def home() -> None:
+    from forecaster.config import default_config
+    from forecaster.plots import predictions_figure
+    from forecaster.ui import state, widgets
+
+    st.title("LSTM Forecasting Studio")
+    st.markdown(
+        "Train an LSTM on a stock or weather series — a built-in sample, a live ticker or your own CSV — "
+        "and watch it learn in your browser. Every forecast is judged on data it never saw, "
+        "**next to simple baselines**, so a bad model can never pass for a good one.")
+
+    st.subheader("Quick start")
+    st.write("One click trains a small LSTM on Seattle's daily maximum temperature (2012–2015) and "
+             "compares it with the naive forecast (tomorrow = today) and four other baselines.")
+    job = state.current_job()
+    if st.button("Train a quick model", type="primary", disabled=job is not None and job.running):
+        dataset = state.cached_sample(state.DEFAULT_SAMPLE)
+        selection = state.Selection(dataset=dataset, target=dataset.target)
+        state.set_selection(selection)
+        config = default_config(dataset.freq, len(dataset.frame), dataset.target).replace(
+            model={"layers": 1, "units": 32}, train={"epochs": 40, "patience": 6, "batch_size": 64})
+        widgets.start_job(config, selection, label="quick start")
+        st.rerun()
+
+    job = state.current_job()
+    if job is not None and job.running:
+        widgets.live_training(show_chart=False)
+        return
+    widgets.job_outcome()
+    model, evaluation, trained_on = state.current_model()
+    if evaluation is not None:
+        widgets.verdict(evaluation)
+        frame = evaluation.predictions_frame()
+        st.plotly_chart(predictions_figure(frame, evaluation.labels, ["lstm", "naive"], evaluation.unit),
+                        width="stretch")
+        widgets.metrics_table(evaluation)
+        st.caption("See the Results page for residuals, loss curves and downloads.")
+
+    st.subheader("Pages")
+    cols = st.columns(4)
+    cols[0].page_link("pages/data.py", label="**Data** — pick a sample, a ticker or a CSV", icon=":material/dataset:")
+    cols[1].page_link("pages/train.py", label="**Train** — tune and train live", icon=":material/model_training:")
+    cols[2].page_link("pages/results.py", label="**Results** — judge against baselines", icon=":material/analytics:")
+    cols[3].page_link("pages/forecast.py", label="**Forecast** — the future, models in and out", icon=":material/timeline:")
+
+
+navigation = st.navigation([
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/results.py", title="Results", icon=":material/analytics:"),
+    st.Page("pages/forecast.py", title="Forecast", icon=":material/timeline:"),
+])
+navigation.run()

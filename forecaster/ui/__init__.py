@@ -1,0 +1,1 @@
+"""The only Streamlit glue: session state, background training jobs, shared widgets."""

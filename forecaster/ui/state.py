@@ -1,0 +1,107 @@
+"""Per-session state: the chosen data, settings that survive page switches, the current model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+import streamlit as st
+
+from forecaster.datasets import Dataset, load_sample
+
+DEFAULT_SAMPLE = "seattle-weather"
+_SAVED = "_saved_settings"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The data a session works on and how it is cleaned and split before training."""
+
+    dataset: Dataset
+    target: str
+    features: tuple[str, ...] = ()
+    missing: str = "interpolate"
+    outliers: str = "none"
+    resample: str | None = None
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+
+    @property
+    def identity(self) -> str:
+        """Changes when the series itself changes, so per-dataset defaults can be re-chosen."""
+        return f"{self.dataset.source}|{self.target}|{','.join(self.features)}|{self.resample}|{len(self.dataset.frame)}"
+
+    def with_(self, **changes: Any) -> "Selection":
+        return replace(self, **changes)
+
+
+@st.cache_data(show_spinner=False)
+def cached_sample(name: str) -> Dataset:
+    """Built-in samples are parsed once per server, not once per rerun."""
+    return load_sample(name)
+
+
+def selection() -> Selection:
+    """The session's data; a new session starts on the default weather sample."""
+    if "selection" not in st.session_state:
+        dataset = cached_sample(DEFAULT_SAMPLE)
+        st.session_state["selection"] = Selection(dataset=dataset, target=dataset.target,
+                                                  features=tuple(dataset.features))
+    return st.session_state["selection"]
+
+
+def set_selection(new: Selection) -> None:
+    st.session_state["selection"] = new
+
+
+def remembered(widget: Callable[..., Any], label: str, name: str, default: Any, **kwargs: Any) -> Any:
+    """Draw a widget whose value survives moving to another page and back.
+
+    Streamlit forgets the state of widgets that a page did not draw; the value is kept in
+    a plain session dict and handed back to the widget when the page is drawn again.
+    """
+    saved = st.session_state.setdefault(_SAVED, {})
+    key = f"_w_{name}"
+    if key not in st.session_state:
+        value = saved.get(name, default)
+        options = kwargs.get("options")
+        if options is not None:
+            options = list(options)
+            if isinstance(value, (list, tuple)):
+                value = [v for v in value if v in options]
+            elif value not in options:
+                value = default if default in options else options[0]
+        st.session_state[key] = value
+    value = widget(label, key=key, **kwargs)
+    saved[name] = value
+    return value
+
+
+def forget(*names: str) -> None:
+    """Drop remembered widget values so their defaults apply again (e.g. for a new dataset)."""
+    saved = st.session_state.setdefault(_SAVED, {})
+    for name in names:
+        saved.pop(name, None)
+        st.session_state.pop(f"_w_{name}", None)
+
+
+def current_job():
+    """The session's latest training job, or None."""
+    return st.session_state.get("job")
+
+
+def current_model():
+    """(model, evaluation, selection it was trained on) of the session, or (None, None, None)."""
+    result = st.session_state.get("result")
+    return result if result else (None, None, None)
+
+
+def set_model(model: Any, evaluation: Any, trained_on: Selection | None) -> None:
+    st.session_state["result"] = (model, evaluation, trained_on)
+
+
+def collect_finished_job() -> None:
+    """Move a finished job's model into the session, once."""
+    job = current_job()
+    if job is not None and not job.running and job.model is not None and not getattr(job, "collected", False):
+        set_model(job.model, job.evaluation, st.session_state.get("job_selection"))
+        job.collected = True

@@ -1,0 +1,144 @@
+"""Shared page pieces: error display, metric tables with the verdict, data summaries."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from forecaster.metrics import LOWER_IS_BETTER, METRIC_LABELS
+
+HELP = {
+    "MAE": "Mean absolute error, in the series' units: the typical size of a miss.",
+    "RMSE": "Root mean squared error: like MAE but punishes big misses more.",
+    "MAPE %": "Mean absolute percentage error; skips points where the actual value is 0.",
+    "sMAPE %": "Symmetric percentage error (0–200), defined even near zero.",
+    "R²": "Share of the test variance explained; 1 is perfect, below 0 is worse than the mean.",
+    "MASE": "MAE divided by the naive forecast's in-sample MAE; below 1 beats naive.",
+    "Direction %": "How often the forecast moves in the same direction as what happened.",
+}
+
+
+def metrics_table(evaluation) -> None:
+    """The metrics of every model with the LSTM row green when it beats naive, red when it loses."""
+    frame = evaluation.metrics_frame()
+    lstm_label = frame.index[0]
+    wins = evaluation.skill > 0 if not math.isnan(evaluation.skill) else False
+    colour = "background-color: #e3f4e1" if wins else "background-color: #fbe3e1"
+
+    def highlight(row: pd.Series) -> list[str]:
+        return [colour if row.name == lstm_label else "" for _ in row]
+
+    styled = frame.style.apply(highlight, axis=1).format(precision=3, na_rep="—")
+    st.dataframe(styled, width="stretch",
+                 column_config={label: st.column_config.NumberColumn(label, help=HELP.get(label))
+                                for label in frame.columns})
+
+
+def verdict(evaluation) -> None:
+    """The skill against naive as a coloured metric, and the plain-language verdict."""
+    skill = evaluation.skill
+    left, right = st.columns([1, 3])
+    left.metric("Skill vs naive", "—" if math.isnan(skill) else f"{skill:+.1%}",
+                delta="beats naive" if skill > 0 else "loses to naive", delta_color="normal" if skill > 0 else "inverse",
+                help="1 − MAE of the LSTM / MAE of the naive forecast. Above 0 means the LSTM is better.")
+    (right.success if skill > 0 else right.warning)(evaluation.verdict())
+    for note in evaluation.notes:
+        st.caption(note)
+
+
+def data_summary(dataset, frame: pd.DataFrame | None = None) -> None:
+    """Rows, time span, frequency and missing values of a dataset."""
+    frame = dataset.frame if frame is None else frame
+    cols = st.columns(4)
+    cols[0].metric("Rows", f"{len(frame):,}")
+    span = f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}" if len(frame) else "—"
+    cols[1].metric("Time span", span)
+    cols[2].metric("Frequency", dataset.freq or "irregular")
+    cols[3].metric("Missing values", f"{int(frame.isna().sum().sum()):,}")
+
+
+def notes(dataset) -> None:
+    for note in getattr(dataset, "notes", ()):
+        st.info(note)
+
+
+def lower_is_better(metric_key: str) -> bool:
+    return LOWER_IS_BETTER.get(metric_key, True)
+
+
+def metric_label(metric_key: str) -> str:
+    return METRIC_LABELS.get(metric_key, metric_key)
+
+
+def start_job(config, selection, label: str = "") -> None:
+    """Start training in the background for this session (one run at a time)."""
+    from forecaster.training import configure_threads
+    from forecaster.ui.jobs import TrainingJob
+    from forecaster.ui.state import current_job
+
+    running = current_job()
+    if running is not None and running.running:
+        st.warning("A training run is already in progress in this session; stop it first or wait for it.")
+        return
+    configure_threads()
+    st.session_state["job_selection"] = selection
+    st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label).start()
+
+
+def _progress(job) -> None:
+    report = job.latest
+    max_epochs = job.config.train.epochs
+    if report is None:
+        st.progress(0.0, text=f"Preparing data and starting epoch 1 of {max_epochs}…")
+        return
+    st.progress(min(1.0, report.epoch / max_epochs),
+                text=f"Epoch {report.epoch} of at most {max_epochs} · {report.elapsed:.0f}s elapsed · "
+                     f"at most {report.seconds_left:.0f}s left (early stopping usually ends sooner) · "
+                     f"best validation loss {report.best_val_loss:.4f} at epoch {report.best_epoch}")
+
+
+def _loss_chart(job) -> None:
+    from forecaster.plots import loss_figure
+
+    reports = list(job.reports)
+    if reports:
+        st.plotly_chart(loss_figure([r.train_loss for r in reports], [r.val_loss for r in reports],
+                                    reports[-1].best_epoch), width="stretch", key=f"live-loss-{id(job)}")
+
+
+@st.fragment(run_every=1.0)
+def live_training(show_chart: bool = True) -> None:
+    """Progress, loss curves and a Stop button, redrawn every second while the session's job runs."""
+    from forecaster.ui.state import collect_finished_job, current_job
+
+    job = current_job()
+    if job is None:
+        return
+    if not job.running:
+        collect_finished_job()
+        st.rerun()  # the whole page, so results drawn outside this fragment appear
+    _progress(job)
+    if job.stop_event.is_set():
+        st.info("Stopping after the current batch; the best weights so far will be kept…")
+    elif st.button("Stop", key=f"stop-{id(job)}", help="End training now and keep the best weights so far."):
+        job.stop()
+        st.info("Stopping after the current batch; the best weights so far will be kept…")
+    if show_chart:
+        _loss_chart(job)
+
+
+def job_outcome() -> None:
+    """The last job's ending in one line: failed (why), stopped, or done."""
+    from forecaster.ui.state import collect_finished_job, current_job
+
+    job = current_job()
+    if job is None or job.running:
+        return
+    collect_finished_job()
+    if job.status == "failed":
+        st.error(job.error)
+    elif job.status == "stopped":
+        epochs = job.model.history_.epochs_run if job.model is not None else 0
+        st.warning(f"Training was stopped after {epochs} epochs; the best weights so far were kept.")

@@ -1,0 +1,179 @@
+"""Data page: choose a built-in sample, a ticker or a CSV; clean it; see it with its split shaded."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from forecaster.config import DataConfig
+from forecaster.datasets import INTERVALS, PRICE_FIELDS, list_samples, load_ticker, read_csv
+from forecaster.errors import ConfigError, DataError
+from forecaster.plots import series_figure
+from forecaster.prepare import clean, split_points
+from forecaster.ui import state, widgets
+from forecaster.ui.state import remembered
+
+SOURCES = ("Built-in sample", "Ticker", "Upload CSV")
+DELIMITERS = {"Auto": None, "Comma ,": ",", "Semicolon ;": ";", "Tab": "\t", "Pipe |": "|"}
+DECIMALS = {"Auto": None, "Point .": ".", "Comma ,": ","}
+MISSING = {"interpolate": "Interpolate over time", "ffill": "Carry the last value forward", "drop": "Drop incomplete rows"}
+OUTLIERS = {"none": "Keep as they are", "iqr": "Clip beyond 3 IQR", "zscore": "Clip beyond 4 standard deviations"}
+RESAMPLE = {"keep": "Keep the original frequency", "h": "Hourly means", "D": "Daily means", "W": "Weekly means",
+            "MS": "Monthly means"}
+
+
+@st.cache_data(show_spinner="Reading the CSV…", max_entries=8)
+def cached_csv(payload: bytes, name: str, delimiter: str | None, decimal: str | None, date_column: str | None,
+               target: str | None, features: tuple[str, ...] | None):
+    return read_csv(payload, name=name, delimiter=delimiter, decimal=decimal, date_column=date_column,
+                    target=target, features=features)
+
+
+def use_dataset(dataset) -> None:
+    """Make a newly loaded dataset the session's data, with its own default target and features."""
+    current = state.selection()
+    state.set_selection(current.with_(dataset=dataset, target=dataset.target, features=tuple(dataset.features)))
+
+
+def choose_sample() -> None:
+    samples = list_samples()
+    group = remembered(st.radio, "Group", "sample_group", "Weather", options=["Weather", "Stocks"], horizontal=True)
+    in_group = {s.name: s for s in samples if s.group == group}
+    name = remembered(st.selectbox, "Sample", f"sample_{group}", next(iter(in_group)), options=list(in_group),
+                      format_func=lambda n: f"{in_group[n].title}  ({n})")
+    st.caption(in_group[name].description)
+    if state.selection().dataset.source != f"sample:{name}":
+        use_dataset(state.cached_sample(name))
+
+
+def choose_ticker() -> None:
+    with st.form("ticker"):
+        left, middle, right = st.columns(3)
+        symbol = left.text_input("Symbol", value="AAPL", help="A Yahoo Finance symbol, e.g. AAPL, MSFT, ^GSPC, EURUSD=X.")
+        start = middle.date_input("From", value=date(2018, 1, 1), max_value=date.today())
+        end = right.date_input("To", value=date.today(), max_value=date.today())
+        interval = left.selectbox("Interval", INTERVALS, index=INTERVALS.index("1d"),
+                                  help="Bar size. Yahoo keeps intraday bars only for recent weeks.")
+        field = middle.selectbox("Price field", PRICE_FIELDS, index=PRICE_FIELDS.index("Close"))
+        submitted = st.form_submit_button("Download", type="primary")
+    if submitted:
+        try:
+            with st.spinner(f"Downloading {symbol}…"):
+                dataset = load_ticker(symbol.strip(), start=str(start), end=str(end), interval=interval,
+                                      price_field=field)
+        except DataError as error:
+            st.error(str(error))
+            return
+        use_dataset(dataset)
+
+
+def choose_csv() -> None:
+    upload = st.file_uploader("CSV file", type=["csv", "txt", "tsv"],
+                              help="Any delimiter (, ; tab |), decimal commas, UTF-8 or Latin-1. A date column is needed.")
+    if upload is not None:
+        # Kept in the session: Streamlit forgets the uploader's file when the user leaves the page.
+        st.session_state["upload"] = (upload.name, upload.getvalue())
+    stored = st.session_state.get("upload")
+    if stored is None:
+        st.caption("Upload a file with a date column and at least one numeric column.")
+        return
+    name, payload = stored
+    st.caption(f"File: **{name}** ({len(payload) / 1024:,.1f} KB)")
+    cols = st.columns(3)
+    delimiter = DELIMITERS[remembered(cols[0].selectbox, "Delimiter", "csv_delimiter", "Auto", options=list(DELIMITERS))]
+    decimal = DECIMALS[remembered(cols[1].selectbox, "Decimal mark", "csv_decimal", "Auto", options=list(DECIMALS))]
+    try:
+        detected = cached_csv(payload, name, delimiter, decimal, None, None, None)
+    except DataError as error:
+        st.error(str(error))
+        return
+    columns = [detected.detected.get("date_column")] + [c for c in detected.detected.get("dropped_columns", [])]
+    date_options = ["Auto"] + [c for c in columns if c]
+    date_choice = remembered(cols[2].selectbox, "Date column", f"csv_date::{name}", "Auto", options=date_options)
+    try:
+        dataset = cached_csv(payload, name, delimiter, decimal, None if date_choice == "Auto" else date_choice, None, None)
+    except DataError as error:
+        st.error(str(error))
+        return
+    info = dataset.detected
+    delimiter_name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(info.get("delimiter"), info.get("delimiter"))
+    st.success(f"Detected: {delimiter_name} delimiter, decimal '{info.get('decimal')}', encoding {info.get('encoding')}, "
+               f"date column '{info.get('date_column')}', {len(info.get('numeric_columns', []))} numeric columns, "
+               f"{info.get('rows', len(dataset.frame)):,} rows.")
+    st.dataframe(dataset.frame.head(20), width="stretch")
+    current = state.selection().dataset
+    if current.source != dataset.source or current.detected != dataset.detected:
+        use_dataset(dataset)
+
+
+st.title("Data")
+st.write("Pick the series to forecast. Your choice stays selected while you move between pages.")
+source = remembered(st.radio, "Source", "data_source", SOURCES[0], options=SOURCES, horizontal=True)
+if source == SOURCES[0]:
+    choose_sample()
+elif source == SOURCES[1]:
+    choose_ticker()
+else:
+    choose_csv()
+
+selection = state.selection()
+dataset = selection.dataset
+st.divider()
+st.subheader(f"Using: {dataset.name}")
+if dataset.description:
+    st.caption(dataset.description)
+widgets.notes(dataset)
+
+numeric = list(dataset.frame.columns)
+left, right = st.columns(2)
+target = remembered(left.selectbox, "Target (the column to forecast)", f"target::{dataset.source}", selection.target,
+                    options=numeric)
+features = remembered(right.multiselect, "Extra input features", f"features::{dataset.source}",
+                      [f for f in selection.features if f != target], options=[c for c in numeric if c != target],
+                      help="Other columns the LSTM reads alongside the target. Beyond the data they are held at their last value.")
+
+with st.expander("Cleaning and split", expanded=True):
+    cols = st.columns(3)
+    missing = remembered(cols[0].selectbox, "Missing values", "missing", selection.missing, options=list(MISSING),
+                         format_func=MISSING.get)
+    outliers = remembered(cols[1].selectbox, "Outliers", "outliers", selection.outliers, options=list(OUTLIERS),
+                          format_func=OUTLIERS.get, help="Bounds come from the training part only.")
+    resample = remembered(cols[2].selectbox, "Resample", "resample", selection.resample or "keep",
+                          options=list(RESAMPLE), format_func=RESAMPLE.get,
+                          help="Average onto a coarser calendar first, e.g. hourly data to daily means.")
+    resample = None if resample == "keep" else resample
+    cols = st.columns(2)
+    train_pct = remembered(cols[0].slider, "Training part (%)", "train_pct", int(selection.split[0] * 100),
+                           min_value=40, max_value=90, step=5)
+    val_pct = remembered(cols[1].slider, "Validation part (%)", "val_pct", int(round(selection.split[1] * 100)),
+                         min_value=5, max_value=30, step=5,
+                         help="Used for early stopping. The test part, never seen in training, is what is left.")
+    test_pct = 100 - train_pct - val_pct
+    st.caption(f"Test part: {test_pct}% (the most recent data; never used for training or early stopping).")
+
+if test_pct < 5:
+    st.error("The training and validation parts leave less than 5% for testing; make one of them smaller.")
+    st.stop()
+split = (train_pct / 100, val_pct / 100, test_pct / 100)
+selection = selection.with_(target=target, features=tuple(features), missing=missing, outliers=outliers,
+                            resample=resample, split=split)
+state.set_selection(selection)
+
+try:
+    cleaned = clean(dataset.frame, DataConfig(target=target, features=tuple(features), missing=missing,
+                                               resample=resample, split=split), target)
+except (DataError, ConfigError) as error:
+    st.error(str(error))
+    st.stop()
+
+raw = dataset.frame[[target, *features]]
+widgets.data_summary(dataset, raw)
+train_end, val_end = split_points(len(cleaned), split)
+index = cleaned.index
+parts = [("train", index[0], index[train_end - 1]), ("validation", index[train_end], index[val_end - 1]),
+         ("test", index[val_end], index[-1])]
+st.plotly_chart(series_figure(cleaned, target, dataset.unit, parts, features), width="stretch")
+st.caption(f"After cleaning: {len(cleaned):,} rows · train {train_end:,} · validation {val_end - train_end:,} · "
+           f"test {len(cleaned) - val_end:,}.")
+st.page_link("pages/train.py", label="Next: train a model on this data", icon=":material/arrow_forward:")

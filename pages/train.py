@@ -1,0 +1,124 @@
+"""Train page: every hyperparameter with what it does, a background run with live loss curves and Stop."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from forecaster.config import (CELLS, LOSSES, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_HORIZON, MAX_LAYERS, MAX_UNITS, MAX_WINDOW,
+                               MIN_UNITS, SCALERS, TRANSFORMS, DataConfig, ForecasterConfig, ModelConfig, TrainConfig,
+                               default_config)
+from forecaster.errors import ConfigError, DataError
+from forecaster.prepare import prepare
+from forecaster.ui import state, widgets
+from forecaster.ui.state import remembered
+
+SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "epochs", "batch_size", "lr",
+            "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "seed")
+CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
+TRANSFORM_NAMES = {"none": "Levels (none)", "diff": "Differences", "logret": "Log returns"}
+
+st.title("Train")
+selection = state.selection()
+dataset = selection.dataset
+st.write(f"Training on **{dataset.name}** · target **{selection.target}**"
+         + (f" · features {', '.join(selection.features)}" if selection.features else "")
+         + f" · {len(dataset.frame):,} rows. Change the data on the Data page.")
+
+# Defaults suited to this dataset; chosen again whenever the data changes.
+defaults = default_config(dataset.freq if not selection.resample else selection.resample, len(dataset.frame),
+                          selection.target, selection.features)
+if st.session_state.get("train_defaults_for") != selection.identity:
+    state.forget(*SETTINGS)
+    st.session_state["train_defaults_for"] = selection.identity
+d, m, t = defaults.data, defaults.model, defaults.train
+
+st.subheader("Data windows")
+cols = st.columns(4)
+window = remembered(cols[0].number_input, "Window", "window", d.window, min_value=2, max_value=MAX_WINDOW, step=1,
+                    help="Past steps the LSTM reads for each forecast. About one cycle: 30 for daily, 48 for hourly data.")
+horizon = remembered(cols[1].number_input, "Horizon", "horizon", d.horizon, min_value=1, max_value=MAX_HORIZON, step=1,
+                     help="Future steps forecast at once. 1 is the easiest; longer horizons get harder.")
+scaler = remembered(cols[2].selectbox, "Scaler", "scaler", d.scaler, options=SCALERS,
+                    help="How inputs are scaled, fit on the training part only. Standard is typical; robust resists outliers.")
+transform = remembered(cols[3].selectbox, "Target transform", "transform", d.transform, options=TRANSFORMS,
+                       format_func=TRANSFORM_NAMES.get,
+                       help="Learn levels, differences or log returns (prices). Levels with 'learn the change' suits most series.")
+
+st.subheader("Network")
+cols = st.columns(4)
+cell = remembered(cols[0].selectbox, "Cell", "cell", m.cell, options=CELLS, format_func=CELL_NAMES.get,
+                  help="LSTM is the standard; GRU is lighter; peephole LSTM lets gates read the cell state (slower).")
+layers = remembered(cols[1].slider, "Layers", "layers", m.layers, min_value=1, max_value=MAX_LAYERS,
+                    help="Stacked recurrent layers. 1–2 is typical; more rarely helps on short series.")
+units = remembered(cols[2].number_input, "Units", "units", m.units, min_value=MIN_UNITS, max_value=MAX_UNITS, step=8,
+                   help="Hidden units per layer. 32–128 is typical; more units learn more and overfit sooner.")
+dropout = remembered(cols[3].slider, "Dropout", "dropout", float(m.dropout), min_value=0.0, max_value=0.8, step=0.05,
+                     help="Share of units dropped while training, between layers and before the output. 0–0.3 is typical.")
+residual = remembered(st.checkbox, "Learn the change from the last value", "residual", m.residual,
+                      help="The network predicts how far the series moves from its last value, so it starts from the "
+                           "naive forecast. Strongly recommended for persistent series such as temperatures and prices.")
+
+st.subheader("Training")
+cols = st.columns(4)
+epochs = remembered(cols[0].number_input, "Max epochs", "epochs", t.epochs, min_value=1, max_value=MAX_EPOCHS, step=1,
+                    help="Upper bound on passes over the training windows; early stopping usually ends sooner.")
+batch_size = remembered(cols[1].number_input, "Batch size", "batch_size", t.batch_size, min_value=1,
+                        max_value=MAX_BATCH_SIZE, step=8, help="Windows per gradient step. 16–128 is typical.")
+lr = remembered(cols[2].number_input, "Learning rate", "lr", float(t.lr), min_value=1e-6, max_value=1.0, format="%.5f",
+                step=1e-4, help="Adam's step size. 1e-3 is typical; lower it if the loss jumps around or diverges.")
+weight_decay = remembered(cols[3].number_input, "Weight decay", "weight_decay", float(t.weight_decay), min_value=0.0,
+                          max_value=1.0, format="%.6f", step=1e-5,
+                          help="L2 penalty on the weights against overfitting. 0 to 1e-4 is typical.")
+cols = st.columns(4)
+patience = remembered(cols[0].number_input, "Patience", "patience", t.patience, min_value=0, max_value=MAX_EPOCHS,
+                      help="Epochs without a better validation loss before stopping; 0 never stops early. 5–20 is typical.")
+loss = remembered(cols[1].selectbox, "Loss", "loss", t.loss, options=LOSSES,
+                  help="MSE is typical; MAE and Huber are less swayed by outliers.")
+clip_norm = remembered(cols[2].number_input, "Gradient clip", "clip_norm", float(t.clip_norm), min_value=0.0,
+                       max_value=100.0, step=0.5, help="Caps the gradient norm to keep training stable; 0 turns it off. 1 is typical.")
+seed = remembered(cols[3].number_input, "Seed", "seed", t.seed, min_value=0, max_value=2**31 - 1, step=1,
+                  help="The same seed and settings give the same model on a CPU.")
+
+try:
+    config = ForecasterConfig(
+        data=DataConfig(target=selection.target, features=selection.features, window=int(window), horizon=int(horizon),
+                        split=selection.split, missing=selection.missing, outliers=selection.outliers,
+                        resample=selection.resample, scaler=scaler, transform=transform),
+        model=ModelConfig(cell=cell, layers=int(layers), units=int(units), dropout=float(dropout), residual=bool(residual)),
+        train=TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay),
+                          patience=int(patience), loss=loss, clip_norm=float(clip_norm), seed=int(seed)))
+except ConfigError as error:
+    st.error(str(error))
+    st.stop()
+
+job = state.current_job()
+running = job is not None and job.running
+left, right = st.columns([1, 5])
+if left.button("Train", type="primary", disabled=running, help="Train in the background; you can keep using the app."):
+    try:
+        prepared = prepare(dataset.frame, config.data, selection.target)  # fail fast on data that cannot fit
+    except (DataError, ConfigError) as error:
+        st.error(str(error))
+    else:
+        right.caption(f"{len(prepared.train_origins):,} training and {len(prepared.val_origins):,} validation windows.")
+        widgets.start_job(config, selection, label=dataset.name)
+        st.rerun()
+if right.button("Reset to defaults", help="Settings suited to this dataset."):
+    state.forget(*SETTINGS)
+    st.rerun()
+
+job = state.current_job()
+if job is not None and job.running:
+    widgets.live_training()
+elif job is not None:
+    widgets.job_outcome()
+    model, evaluation, trained_on = state.current_model()
+    if evaluation is not None and job.model is model:
+        from forecaster.plots import loss_figure
+
+        history = model.history_
+        st.success(f"Trained {history.epochs_run} epochs in {history.seconds:.1f}s; kept epoch {history.best_epoch}"
+                   f"{' (stopped early: validation loss stopped improving)' if history.stopped_early else ''}.")
+        widgets.verdict(evaluation)
+        st.plotly_chart(loss_figure(history.train_loss, history.val_loss, history.best_epoch), width="stretch")
+        st.page_link("pages/results.py", label="See all results", icon=":material/analytics:")
