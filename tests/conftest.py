@@ -1,0 +1,62 @@
+"""Shared test setup: an isolated FORECASTER_HOME and a small synthetic series."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+_saved_home: str | None = None
+_test_home: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Set before any test module is imported, so even a default computed at
+    # import time points into the temporary folder, never at ~/.forecaster.
+    global _saved_home, _test_home
+    _saved_home = os.environ.get("FORECASTER_HOME")
+    _test_home = tempfile.mkdtemp(prefix="forecaster-home-")
+    os.environ["FORECASTER_HOME"] = _test_home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _test_home is None:
+        return
+    if _saved_home is None:
+        os.environ.pop("FORECASTER_HOME", None)
+    else:
+        os.environ["FORECASTER_HOME"] = _saved_home
+    shutil.rmtree(_test_home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def forecaster_home() -> Path:
+    """The session's FORECASTER_HOME (a temporary folder); re-asserted in case a test changed it."""
+    assert _test_home is not None
+    os.environ["FORECASTER_HOME"] = _test_home
+    return Path(_test_home)
+
+
+SYNTHETIC_LENGTH = 600
+SYNTHETIC_PERIOD = 30
+
+
+@pytest.fixture
+def synthetic_series() -> pd.DataFrame:
+    """600 daily rows from 2020-01-01: y = trend + 30-day sine + noise, x = the matching cosine.
+
+    x leads y by a quarter period, so it carries information about y's future.
+    Deterministic (seed 0) and fresh for every test, so a test may modify it.
+    """
+    t = np.arange(SYNTHETIC_LENGTH, dtype="float64")
+    rng = np.random.default_rng(0)
+    phase = 2 * np.pi * t / SYNTHETIC_PERIOD
+    y = 10 + 0.01 * t + 3 * np.sin(phase) + rng.normal(0.0, 0.3, SYNTHETIC_LENGTH)
+    x = np.cos(phase)
+    index = pd.date_range("2020-01-01", periods=SYNTHETIC_LENGTH, freq="D", name="date")
+    return pd.DataFrame({"y": y, "x": x}, index=index)
