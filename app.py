@@ -24,7 +24,7 @@ def home() -> None:
     job = state.current_job()
     if st.button("Train a quick model", type="primary", disabled=job is not None and job.running):
         dataset = state.cached_sample(state.DEFAULT_SAMPLE)
-        selection = state.Selection(dataset=dataset, target=dataset.target)
+        selection = state.Selection(dataset=dataset, target=dataset.target, features=tuple(dataset.features))
         state.set_selection(selection)
         config = default_config(dataset.freq, len(dataset.frame), dataset.target).replace(
             model={"layers": 1, "units": 32}, train={"epochs": 40, "patience": 6, "batch_size": 64})

@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     forecast = commands.add_parser("forecast", help="continue the series past its end with a saved model")
     forecast.add_argument("--model", required=True, help="folder written by train")
+    _add_data_options(forecast, required=False)  # cmd_forecast reads --data: forecast from newer data
     forecast.add_argument("--steps", type=int, default=30, help="how many future points (default 30)")
     forecast.add_argument("--out", help="CSV file to write (default: print to the terminal)")
     forecast.add_argument("--json", action="store_true")
@@ -133,8 +134,9 @@ def _config_from_args(args: argparse.Namespace, dataset) -> ForecasterConfig:
 class ProgressBar:
     """One line on stderr, rewritten after each epoch."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        # Looked up now, not at import: whoever redirected stderr since (tests, a wrapper) gets the bar.
+        self.stream = stream if stream is not None else sys.stderr
 
     def __call__(self, report) -> None:
         filled = int(30 * report.epoch / report.max_epochs)

@@ -6,6 +6,7 @@ import io
 import json
 import threading
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +16,7 @@ import pandas as pd
 import torch
 
 from forecaster.config import ForecasterConfig
+from forecaster.datasets import infer_freq
 from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from forecaster.model import RecurrentForecaster
 from forecaster.prepare import Prepared, Scaler, input_windows, inverse_transform_paths, prepare, transform_target
@@ -38,13 +40,6 @@ def _frame_of(data: Any) -> tuple[pd.DataFrame, str | None, str | None, dict]:
     return frame, getattr(data, "target", None), getattr(data, "freq", None), info
 
 
-def _infer_freq(index: pd.DatetimeIndex) -> str | None:
-    try:
-        return pd.infer_freq(index) if len(index) > 2 else None
-    except (TypeError, ValueError):
-        return None
-
-
 def future_index(last: pd.Timestamp, freq: str | None, steps: int, index: pd.DatetimeIndex | None = None) -> pd.DatetimeIndex:
     """Timestamps of the next `steps` points after `last`, by frequency or else the median spacing."""
     if freq:
@@ -52,7 +47,9 @@ def future_index(last: pd.Timestamp, freq: str | None, steps: int, index: pd.Dat
             return pd.date_range(start=last, periods=steps + 1, freq=freq)[1:]
         except ValueError:
             pass
-    spacing = pd.Timedelta(np.median(np.diff(index.asi8))) if index is not None and len(index) > 1 else pd.Timedelta(days=1)
+    # asi8 counts in the index's own unit (pandas 3 defaults to microseconds), not always nanoseconds.
+    spacing = (pd.Timedelta(np.median(np.diff(index.asi8)), unit=index.unit) if index is not None and len(index) > 1
+               else pd.Timedelta(days=1))
     return pd.DatetimeIndex([last + spacing * (k + 1) for k in range(steps)])
 
 
@@ -83,7 +80,7 @@ class LSTMForecaster:
         self.net_ = net
         self.target_ = target
         self.columns_ = list(prepared.frame.columns)
-        self.freq_ = self.config.data.resample or freq or data_freq or _infer_freq(prepared.index)
+        self.freq_ = self.config.data.resample or freq or data_freq or infer_freq(prepared.index)
         self.scaler_ = prepared.scaler
         self.prepared_ = prepared
         self.data_info_ = {**info, "start": str(prepared.index[0]), "end": str(prepared.index[-1]),
@@ -292,6 +289,6 @@ class LSTMForecaster:
             raise ModelFileError("The model archive holds files far larger than any model this studio saves; it was refused.")
         try:
             parts = [archive.read(name) for name in MODEL_FILES]
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:  # truncated or corrupt members
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as error:  # truncated or corrupt members
             raise ModelFileError(f"The model archive is damaged ({error}); download the model again.") from None
         return cls._from_parts(*parts, device)

@@ -39,7 +39,11 @@ def resample_frame(frame: pd.DataFrame, rule: str | None) -> pd.DataFrame:
         raise ConfigError(f"resample {rule!r} is not a pandas frequency; use e.g. 'D', 'W', 'MS' or 'h'.") from None
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError("Resampling needs a date index; load the data with a date column.")
-    return frame.resample(rule).mean()
+    resampled = frame.resample(rule).mean()
+    if len(resampled) > 1.1 * len(frame) + 1:
+        raise DataError(f"Resampling to {rule!r} is finer than the data itself and would invent "
+                        f"{len(resampled) - len(frame):,} rows; choose a coarser frequency or keep the original.")
+    return resampled
 
 
 def fill_missing(frame: pd.DataFrame, method: str) -> pd.DataFrame:
@@ -251,7 +255,7 @@ def prepare(frame: pd.DataFrame, config: DataConfig, target: str, scaler: Scaler
                         "needed); use a shorter window or horizon, or more data.")
 
     if scaler is None:
-        scaler = fit_scaler(columns[first_row:train_end], config.scaler)
+        scaler = fit_scaler(columns[first_row:], config.scaler)
     elif scaler.center.shape != (columns.shape[1],):
         raise DataError(f"The data has {columns.shape[1]} input columns but the model was trained on "
                         f"{scaler.center.shape[0]}; use the same target and feature columns.")

@@ -30,10 +30,32 @@ def cached_csv(payload: bytes, name: str, delimiter: str | None, decimal: str | 
                     target=target, features=features)
 
 
+def sync_widgets_to_selection() -> None:
+    """Point the source widgets at the session's data whenever it changed elsewhere (e.g. the quick start).
+
+    Without this, stale widget values would switch the data back just by opening this page.
+    """
+    source = state.selection().dataset.source
+    if st.session_state.get("data_page_shows") == source:
+        return
+    st.session_state["data_page_shows"] = source
+    if source.startswith("sample:"):
+        info = {s.name: s for s in list_samples()}.get(source.removeprefix("sample:"))
+        if info is not None:
+            state.remember("data_source", SOURCES[0])
+            state.remember("sample_group", info.group)
+            state.remember(f"sample_{info.group}", info.name)
+    elif source.startswith("ticker:"):
+        state.remember("data_source", SOURCES[1])
+    elif source.startswith("upload:"):
+        state.remember("data_source", SOURCES[2])
+
+
 def use_dataset(dataset) -> None:
     """Make a newly loaded dataset the session's data, with its own default target and features."""
     current = state.selection()
     state.set_selection(current.with_(dataset=dataset, target=dataset.target, features=tuple(dataset.features)))
+    st.session_state["data_page_shows"] = dataset.source
 
 
 def choose_sample() -> None:
@@ -42,7 +64,6 @@ def choose_sample() -> None:
     in_group = {s.name: s for s in samples if s.group == group}
     name = remembered(st.selectbox, "Sample", f"sample_{group}", next(iter(in_group)), options=list(in_group),
                       format_func=lambda n: f"{in_group[n].title}  ({n})")
-    st.caption(in_group[name].description)
     if state.selection().dataset.source != f"sample:{name}":
         use_dataset(state.cached_sample(name))
 
@@ -102,13 +123,16 @@ def choose_csv() -> None:
                f"date column '{info.get('date_column')}', {len(info.get('numeric_columns', []))} numeric columns, "
                f"{info.get('rows', len(dataset.frame)):,} rows.")
     st.dataframe(dataset.frame.head(20), width="stretch")
-    current = state.selection().dataset
-    if current.source != dataset.source or current.detected != dataset.detected:
+    # Applied when the file or a reading option changes, not merely because this page was opened.
+    applied = (name, len(payload), delimiter, decimal, date_choice)
+    if st.session_state.get("csv_applied") != applied:
+        st.session_state["csv_applied"] = applied
         use_dataset(dataset)
 
 
 st.title("Data")
 st.write("Pick the series to forecast. Your choice stays selected while you move between pages.")
+sync_widgets_to_selection()
 source = remembered(st.radio, "Source", "data_source", SOURCES[0], options=SOURCES, horizontal=True)
 if source == SOURCES[0]:
     choose_sample()

@@ -12,10 +12,13 @@ from forecaster.ui.state import remembered
 MAX_MODEL_UPLOAD_MB = 200
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _model_bytes(_model, model_id: int) -> bytes:
-    """The model archive, built once per model rather than on every rerun."""
-    return _model.to_bytes()
+def model_bytes(model) -> bytes:
+    """The model archive, built once per model and kept in this session only."""
+    cached = st.session_state.get("model_bytes")
+    if cached is None or cached[0] is not model:
+        cached = (model, model.to_bytes())
+        st.session_state["model_bytes"] = cached
+    return cached[1]
 
 
 def upload_model() -> None:
@@ -75,6 +78,6 @@ with st.expander("Forecast values"):
 left, right = st.columns(2)
 left.download_button("Download forecast (CSV)", forecast.to_csv(index_label="date"),
                      file_name=f"forecast_{model.target_}.csv", mime="text/csv")
-right.download_button("Download model", _model_bytes(model, id(model)), file_name=f"model_{model.target_}.zip",
+right.download_button("Download model", model_bytes(model), file_name=f"model_{model.target_}.zip",
                       mime="application/zip", help="One file with the settings, scaler and weights. "
                       "Load it here again later; loading never runs code from the file.")

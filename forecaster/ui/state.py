@@ -76,6 +76,12 @@ def remembered(widget: Callable[..., Any], label: str, name: str, default: Any, 
     return value
 
 
+def remember(name: str, value: Any) -> None:
+    """Set a remembered widget's value from code (before the widget is drawn in this run)."""
+    st.session_state.setdefault(_SAVED, {})[name] = value
+    st.session_state[f"_w_{name}"] = value
+
+
 def forget(*names: str) -> None:
     """Drop remembered widget values so their defaults apply again (e.g. for a new dataset)."""
     saved = st.session_state.setdefault(_SAVED, {})

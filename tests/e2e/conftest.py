@@ -213,6 +213,12 @@ _CONTENT_HEIGHT_JS = """
 
 
 @pytest.fixture
+def browser_messages(page, request: pytest.FixtureRequest) -> list[str]:
+    """The page's uncaught JavaScript errors ("page error: ...") and console errors, as they happen."""
+    return request.node.stash[_browser_messages_key]
+
+
+@pytest.fixture
 def server_log(app_server: str, request: pytest.FixtureRequest) -> Path:
     """The Streamlit server's output file (tracebacks of uncaught exceptions land here)."""
     return request.config.stash[_server_log_key]

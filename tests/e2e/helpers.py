@@ -209,3 +209,11 @@ _EPOCH_ABOVE_JS = """
 def wait_for_epoch(page: Page, above: int, timeout: float = 60_000) -> int:
     """Wait until the progress bar reports an epoch greater than `above`; that epoch."""
     return int(page.wait_for_function(_EPOCH_ABOVE_JS, arg=above, timeout=timeout, polling=100).json_value())
+
+
+def wait_charts(page: Page, count: int = 1, timeout: float = 30_000) -> None:
+    """Wait until at least `count` Plotly charts have been drawn (their code loads lazily, once per browser)."""
+    page.wait_for_function(
+        """(count) => document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length >= count""",
+        arg=count, timeout=timeout, polling=100,
+    )

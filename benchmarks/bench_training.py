@@ -1,0 +1,122 @@
+"""Seconds per epoch of the library's fit against a minimal raw PyTorch loop, same data and settings.
+
+Run: python benchmarks/bench_training.py [--quick] [--json] [--reps N] [--epochs N]
+The last line is `fit/raw epoch-time ratio: R`, the worse of the daily and hourly cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig  # noqa: E402
+from forecaster.datasets import load_sample  # noqa: E402
+from forecaster.forecaster import LSTMForecaster  # noqa: E402
+from forecaster.prepare import input_windows, prepare  # noqa: E402
+from forecaster.training import configure_threads  # noqa: E402
+
+CASES = {"daily": ("seattle-weather", "temp_max", 30), "hourly": ("seattle-temps", "temp", 168)}
+UNITS, LAYERS, BATCH, LR = 64, 2, 32, 1e-3
+
+
+class RawNet(nn.Module):
+    """The reference: nn.LSTM and a linear head on the last step, nothing else."""
+
+    def __init__(self, n_inputs: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(n_inputs, UNITS, LAYERS, batch_first=True)
+        self.head = nn.Linear(UNITS, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def raw_epochs(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> list[float]:
+    """Seconds of each epoch of a minimal loop over prebuilt tensors (no DataLoader)."""
+    torch.manual_seed(seed)
+    net = RawNet(x.shape[2])
+    optimizer = torch.optim.Adam(net.parameters(), lr=LR)
+    criterion = nn.MSELoss()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(x))
+        for first in range(0, len(x), BATCH):
+            index = order[first:first + BATCH]
+            optimizer.zero_grad()
+            loss = criterion(net(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def fit_epochs(dataset, config: ForecasterConfig) -> list[float]:
+    """Seconds of each epoch of LSTMForecaster.fit, from its progress callback."""
+    stamps: list[float] = []
+    LSTMForecaster(config).fit(dataset, progress=lambda report: stamps.append(report.elapsed))
+    return list(np.diff([0.0, *stamps]))
+
+
+def run_case(name: str, reps: int, epochs: int) -> dict:
+    sample, target, window = CASES[name]
+    dataset = load_sample(sample)
+    config = ForecasterConfig(
+        data=DataConfig(target=target, window=window),
+        model=ModelConfig(layers=LAYERS, units=UNITS, dropout=0.0),
+        train=TrainConfig(epochs=epochs, batch_size=BATCH, lr=LR, patience=0, clip_norm=0.0))
+    prepared = prepare(dataset.frame, config.data, target)
+    origins = prepared.train_origins
+    x = torch.as_tensor(input_windows(prepared.inputs, origins, window))  # (n, window, 1)
+    y = torch.as_tensor(prepared.target[origins + 1][:, None])  # (n, 1)
+    raw, fit = [], []
+    for rep in range(reps):  # alternate so machine noise hits both sides alike
+        raw.extend(raw_epochs(x, y, epochs, seed=rep)[1:])  # the first epoch warms caches up
+        fit.extend(fit_epochs(dataset, config.replace(train={"seed": rep}))[1:])
+    raw_median, fit_median = statistics.median(raw), statistics.median(fit)
+    return {"case": name, "sample": sample, "window": window, "train_windows": int(len(x)),
+            "raw_seconds_per_epoch": round(raw_median, 4), "fit_seconds_per_epoch": round(fit_median, 4),
+            "ratio": round(fit_median / raw_median, 3)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and epochs (CI)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--reps", type=int)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--threads", type=int, help="torch threads (default: the library's policy)")
+    args = parser.parse_args()
+    threads = configure_threads(args.threads)
+    reps = args.reps or (2 if args.quick else 5)
+    epochs = args.epochs or (3 if args.quick else 6)
+    results = [run_case(name, reps, epochs) for name in CASES]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worst = max(r["ratio"] for r in results)
+    if args.json:
+        print(json.dumps({"threads": threads, "reps": reps, "epochs": epochs, "cases": results,
+                          "peak_rss_mb": round(peak_mb, 1), "ratio": worst}, indent=2))
+    else:
+        print(f"torch {torch.__version__}, {threads} thread(s), {reps} reps x {epochs} epochs per side, "
+              f"device {'cuda' if torch.cuda.is_available() else 'cpu'}")
+        for r in results:
+            print(f"{r['case']:>6}: {r['train_windows']} windows of {r['window']}: raw {r['raw_seconds_per_epoch']:.4f} s/epoch, "
+                  f"fit {r['fit_seconds_per_epoch']:.4f} s/epoch, ratio {r['ratio']:.3f}")
+        print(f"peak RSS (both cases, whole process): {peak_mb:.0f} MB")
+    print(f"fit/raw epoch-time ratio: {worst:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,459 @@
+"""Tests for forecaster.forecaster: the estimator contract, determinism, no leakage, forecasting, model files."""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
+from forecaster.datasets import Dataset
+from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from forecaster.forecaster import CONFIG_FILE, META_FILE, MODEL_FILES, WEIGHTS_FILE, LSTMForecaster, future_index
+from forecaster.training import configure_threads
+
+configure_threads(1)
+
+
+def tiny(**data) -> ForecasterConfig:
+    """A model small and short enough for plumbing tests (well under a second to fit)."""
+    return ForecasterConfig(data=DataConfig(**{"target": "y", "window": 10, **data}),
+                            model=ModelConfig(units=8, layers=1),
+                            train=TrainConfig(epochs=2, batch_size=32, seed=0))
+
+
+def fitted(frame: pd.DataFrame, config: ForecasterConfig | None = None) -> LSTMForecaster:
+    return LSTMForecaster(config or tiny()).fit(frame)
+
+
+def _state(model: LSTMForecaster) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.net_.state_dict().items()}
+
+
+def _same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _test_predictions(model: LSTMForecaster) -> np.ndarray:
+    return model.predict_origins(model.prepared_, model.prepared_.test_origins)
+
+
+# ---------------------------------------------------------------- the estimator contract
+
+def test_init_only_stores_the_config() -> None:
+    config = tiny()
+    model = LSTMForecaster(config)
+    assert vars(model) == {"config": config}
+    assert LSTMForecaster().config == ForecasterConfig()
+
+
+def test_fit_returns_self_and_learned_attributes_end_in_underscore(synthetic_series: pd.DataFrame) -> None:
+    model = LSTMForecaster(tiny())
+    assert model.fit(synthetic_series) is model
+    learned = set(vars(model)) - {"config"}
+    assert learned and all(name.endswith("_") for name in learned)
+    assert {"net_", "scaler_", "history_", "target_", "columns_", "freq_"} <= learned
+    assert model.target_ == "y" and model.columns_ == ["y"] and model.freq_ == "D"
+    assert model.history_.epochs_run == 2
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.predict(np.zeros((1, 10, 1))),
+    lambda m: m.forecast(5),
+    lambda m: m.save("unused"),
+    lambda m: m.to_bytes(),
+    lambda m: m.prepare(pd.DataFrame({"y": [1.0]})),
+    lambda m: m.device,
+], ids=["predict", "forecast", "save", "to_bytes", "prepare", "device"])
+def test_unfitted_model_refuses_with_not_fitted_error(call, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFittedError, match="fit"):
+        call(LSTMForecaster(tiny()))
+    assert not (tmp_path / "unused").exists()
+
+
+def test_target_defaults_to_first_column_or_dataset_target(synthetic_series: pd.DataFrame) -> None:
+    config = ForecasterConfig(data=DataConfig(window=10), model=ModelConfig(units=8, layers=1),
+                              train=TrainConfig(epochs=1))
+    assert LSTMForecaster(config).fit(synthetic_series).target_ == "y"
+    dataset = Dataset(synthetic_series[["x", "y"]], "synthetic", "upload:synthetic.csv", "y", freq="D", unit="m")
+    model = LSTMForecaster(config).fit(dataset)
+    assert model.target_ == "y" and model.freq_ == "D"
+    assert model.data_info_["name"] == "synthetic" and model.data_info_["rows"] == len(synthetic_series)
+
+
+def test_fit_refuses_non_frames() -> None:
+    with pytest.raises(DataError, match="DataFrame"):
+        LSTMForecaster(tiny()).fit([1.0, 2.0, 3.0])
+
+
+# ---------------------------------------------------------------- determinism and leakage
+
+def test_same_seed_gives_identical_weights_and_predictions(synthetic_series: pd.DataFrame) -> None:
+    first, second = fitted(synthetic_series), fitted(synthetic_series)
+    assert _same_state(_state(first), _state(second))
+    np.testing.assert_array_equal(_test_predictions(first), _test_predictions(second))
+    assert first.history_.val_loss == second.history_.val_loss
+
+
+def test_different_seed_gives_different_weights(synthetic_series: pd.DataFrame) -> None:
+    first = fitted(synthetic_series)
+    other = fitted(synthetic_series, tiny().replace(train={"seed": 1}))
+    assert not _same_state(_state(first), _state(other))
+    assert not np.array_equal(_test_predictions(first), _test_predictions(other))
+
+
+@pytest.mark.parametrize("data", [{}, {"transform": "diff", "outliers": "iqr", "features": ("x",)}])
+def test_no_leakage_test_part_does_not_change_weights_or_scaler(synthetic_series: pd.DataFrame, data) -> None:
+    config = tiny(**data)
+    base = fitted(synthetic_series, config)
+    val_end = base.prepared_.val_end
+    altered = synthetic_series.copy()
+    rng = np.random.default_rng(7)
+    altered.iloc[val_end:, 0] = 100.0 + rng.normal(0.0, 20.0, len(altered) - val_end)
+    altered.iloc[val_end:, 1] = 9.0
+    other = fitted(altered, config)
+    assert _same_state(_state(base), _state(other))
+    np.testing.assert_array_equal(base.scaler_.center, other.scaler_.center)
+    np.testing.assert_array_equal(base.scaler_.scale, other.scaler_.scale)
+    assert base.history_.train_loss == other.history_.train_loss
+    # The test part really differs, so the model's test forecasts do too.
+    assert not np.array_equal(_test_predictions(base), _test_predictions(other))
+
+
+# ---------------------------------------------------------------- predicting and forecasting
+
+@pytest.mark.parametrize("transform", ["none", "diff", "logret"])
+def test_predict_raw_windows_equals_predict_origins(synthetic_series: pd.DataFrame, transform: str) -> None:
+    model = fitted(synthetic_series, tiny(transform=transform, features=("x",), horizon=2))
+    prepared = model.prepared_
+    origins = prepared.test_origins[:7]
+    rows = 10 + (0 if transform == "none" else 1)
+    values = prepared.frame[model.columns_].to_numpy()
+    windows = np.stack([values[o - rows + 1:o + 1] for o in origins])  # (n, rows, 2)
+    expected = model.predict_origins(prepared, origins)
+    assert expected.shape == (7, 2)
+    np.testing.assert_allclose(model.predict(windows), expected, rtol=1e-6, atol=1e-9)
+
+
+def test_predict_checks_window_shape_and_values(synthetic_series: pd.DataFrame) -> None:
+    model = fitted(synthetic_series)
+    with pytest.raises(DataError, match=r"\(n, 10, 1\)"):
+        model.predict(np.zeros((2, 9, 1)))
+    bad = np.ones((1, 10, 1))
+    bad[0, 3, 0] = np.nan
+    with pytest.raises(DataError, match="missing or infinite"):
+        model.predict(bad)
+
+
+def test_forecast_frame_rows_dates_and_values(synthetic_series: pd.DataFrame) -> None:
+    model = fitted(synthetic_series)
+    forecast = model.forecast(5)
+    assert isinstance(forecast, pd.DataFrame) and list(forecast.columns) == ["y"]
+    assert len(forecast) == 5
+    last = synthetic_series.index[-1]
+    expected = pd.date_range(last + pd.Timedelta(days=1), periods=5, freq="D")
+    assert list(forecast.index) == list(expected)
+    assert forecast.index.name == "date"
+    assert np.all(np.isfinite(forecast["y"].to_numpy()))
+    # The first step is the one-step forecast from the last window.
+    window = synthetic_series[["y"]].to_numpy()[-10:][None]
+    assert forecast["y"].iloc[0] == pytest.approx(model.predict(window)[0, 0])
+
+
+def test_forecast_beyond_horizon_is_recursive(synthetic_series: pd.DataFrame) -> None:
+    model = fitted(synthetic_series, tiny(horizon=3))
+    forecast = model.forecast(10)
+    assert len(forecast) == 10 and np.all(np.isfinite(forecast["y"].to_numpy()))
+    values = synthetic_series[["y"]].to_numpy()
+    first_path = model.predict(values[-10:][None])[0]
+    np.testing.assert_allclose(forecast["y"].to_numpy()[:3], first_path)
+    # The next block starts from a window that ends with the first block's forecasts.
+    extended = np.vstack([values, first_path[:, None]])
+    np.testing.assert_allclose(forecast["y"].to_numpy()[3:6], model.predict(extended[-10:][None])[0])
+
+
+def test_forecast_with_new_data_uses_its_end(synthetic_series: pd.DataFrame) -> None:
+    model = fitted(synthetic_series)
+    same = model.forecast(4, data=synthetic_series)
+    pd.testing.assert_frame_equal(same, model.forecast(4))
+    shorter = synthetic_series.iloc[:500]
+    moved = model.forecast(4, data=shorter)
+    assert moved.index[0] == shorter.index[-1] + pd.Timedelta(days=1)
+
+
+def test_forecast_on_irregular_dates_steps_by_the_median_spacing(synthetic_series: pd.DataFrame) -> None:
+    irregular = synthetic_series.drop(synthetic_series.index[::7])  # a gap every week: no frequency
+    model = fitted(irregular)
+    assert model.freq_ is None
+    forecast = model.forecast(3)
+    last = irregular.index[-1]
+    assert list(forecast.index) == [last + pd.Timedelta(days=k) for k in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("steps", [0, -1, 10_001, 2.5, "5"])
+def test_forecast_refuses_bad_steps(synthetic_series: pd.DataFrame, steps) -> None:
+    model = fitted(synthetic_series)
+    with pytest.raises(ConfigError, match="steps"):
+        model.forecast(steps)
+
+
+@pytest.mark.parametrize("transform", ["diff", "logret"])
+def test_transforms_fit_and_forecast(synthetic_series: pd.DataFrame, transform: str) -> None:
+    model = fitted(synthetic_series, tiny(transform=transform, horizon=2))
+    forecast = model.forecast(6)
+    values = forecast["y"].to_numpy()
+    assert len(values) == 6 and np.all(np.isfinite(values))
+    # Levels, not changes: near the series' last values (range about 9 to 17).
+    assert np.all(np.abs(values - synthetic_series["y"].iloc[-1]) < 10)
+    assert np.all(np.isfinite(_test_predictions(model)))
+
+
+def test_features_are_used(synthetic_series: pd.DataFrame) -> None:
+    model = fitted(synthetic_series, tiny(features=("x",)))
+    assert model.columns_ == ["y", "x"]
+    assert model.net_.rnn.input_size == 2
+    forecast = model.forecast(3)
+    assert len(forecast) == 3 and np.all(np.isfinite(forecast["y"].to_numpy()))
+    # The feature column changes the forecast.
+    windows = synthetic_series[["y", "x"]].to_numpy()[-10:][None]
+    flipped = windows.copy()
+    flipped[..., 1] *= -1
+    assert model.predict(windows)[0, 0] != model.predict(flipped)[0, 0]
+
+
+def test_future_index_falls_back_to_median_spacing() -> None:
+    index = pd.DatetimeIndex(["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-08"])
+    future = future_index(index[-1], None, 2, index)
+    assert list(future) == [pd.Timestamp("2024-01-10"), pd.Timestamp("2024-01-12")]
+    assert list(future_index(pd.Timestamp("2024-01-01"), "MS", 2)) == [pd.Timestamp("2024-02-01"),
+                                                                       pd.Timestamp("2024-03-01")]
+    assert list(future_index(pd.Timestamp("2024-01-05"), "B", 2)) == [pd.Timestamp("2024-01-08"),
+                                                                      pd.Timestamp("2024-01-09")]
+
+
+# ---------------------------------------------------------------- saving and loading
+
+def test_save_load_gives_identical_predictions(synthetic_series: pd.DataFrame, tmp_path: Path) -> None:
+    model = fitted(synthetic_series, tiny(features=("x",), transform="diff", horizon=2))
+    folder = model.save(tmp_path / "model", extra={"note": "hello"})
+    assert sorted(p.name for p in folder.iterdir()) == sorted(MODEL_FILES)
+    loaded = LSTMForecaster.load(folder)
+    assert loaded.config == model.config
+    assert loaded.target_ == "y" and loaded.columns_ == ["y", "x"] and loaded.freq_ == "D"
+    assert loaded.extra_ == {"note": "hello"}
+    assert loaded.history_.val_loss == model.history_.val_loss
+    assert _same_state(_state(loaded), _state(model))
+    prepared = loaded.prepare(synthetic_series)
+    np.testing.assert_array_equal(loaded.predict_origins(prepared, prepared.test_origins), _test_predictions(model))
+    pd.testing.assert_frame_equal(loaded.forecast(7), model.forecast(7))
+
+
+def test_bytes_round_trip(synthetic_series: pd.DataFrame) -> None:
+    model = fitted(synthetic_series)
+    payload = model.to_bytes(extra={"k": 1})
+    assert zipfile.ZipFile(io.BytesIO(payload)).namelist() == list(MODEL_FILES)
+    loaded = LSTMForecaster.from_bytes(payload)
+    pd.testing.assert_frame_equal(loaded.forecast(5), model.forecast(5))
+    assert loaded.extra_ == {"k": 1}
+
+
+@pytest.fixture
+def saved(synthetic_series: pd.DataFrame, tmp_path: Path) -> Path:
+    return fitted(synthetic_series).save(tmp_path / "saved")
+
+
+def _edit_json(path: Path, edit) -> None:
+    raw = json.loads(path.read_text())
+    edit(raw)
+    path.write_text(json.dumps(raw))
+
+
+def _tamper_missing_weights(folder: Path, **_) -> None:
+    (folder / WEIGHTS_FILE).unlink()
+
+
+def _tamper_garbage_config(folder: Path, **_) -> None:
+    (folder / CONFIG_FILE).write_text("{not json at all")
+
+
+def _tamper_unknown_key(folder: Path, **_) -> None:
+    _edit_json(folder / CONFIG_FILE, lambda raw: raw["model"].update(attention_heads=4))
+
+
+def _tamper_format_version(folder: Path, **_) -> None:
+    _edit_json(folder / META_FILE, lambda raw: raw.update(format_version=2))
+
+
+def _tamper_other_units(folder: Path, frame: pd.DataFrame, tmp: Path) -> None:
+    other = fitted(frame, tiny().replace(model={"units": 16})).save(tmp / "other")
+    (folder / WEIGHTS_FILE).write_bytes((other / WEIGHTS_FILE).read_bytes())
+
+
+def _tamper_truncated_weights(folder: Path, **_) -> None:
+    data = (folder / WEIGHTS_FILE).read_bytes()
+    (folder / WEIGHTS_FILE).write_bytes(data[: len(data) // 2])
+
+
+def _tamper_nan_weights(folder: Path, **_) -> None:
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(folder / WEIGHTS_FILE))
+    state["head.bias"] = torch.full_like(state["head.bias"], float("nan"))
+    save_file(state, str(folder / WEIGHTS_FILE))
+
+
+def _tamper_meta_columns(folder: Path, **_) -> None:
+    _edit_json(folder / META_FILE, lambda raw: raw.update(columns=["y", "x"]))
+
+
+TAMPERING = {
+    "missing weights": (_tamper_missing_weights, "lacks weights.safetensors"),
+    "garbage config": (_tamper_garbage_config, "settings are damaged"),
+    "unknown key": (_tamper_unknown_key, "unknown options ['attention_heads']"),
+    "format version": (_tamper_format_version, "format version 2"),
+    "other units": (_tamper_other_units, "do not match its settings"),
+    "truncated weights": (_tamper_truncated_weights, "not a safetensors file"),
+    "nan weights": (_tamper_nan_weights, "NaN or infinite"),
+    "meta columns": (_tamper_meta_columns, "metadata is damaged"),
+}
+
+
+def test_tampered_model_folders_raise_distinct_model_file_errors(saved: Path, synthetic_series: pd.DataFrame,
+                                                                  tmp_path: Path) -> None:
+    messages = {}
+    for name, (tamper, words) in TAMPERING.items():
+        folder = tmp_path / name.replace(" ", "-")
+        folder.mkdir()
+        for file in MODEL_FILES:
+            (folder / file).write_bytes((saved / file).read_bytes())
+        LSTMForecaster.load(folder)  # an untouched copy loads
+        tamper(folder, frame=synthetic_series, tmp=tmp_path)
+        with pytest.raises(ModelFileError) as caught:
+            LSTMForecaster.load(folder)
+        messages[name] = str(caught.value)
+        assert words in messages[name], name
+    # Each kind of damage is told apart, so a person knows what happened.
+    assert len(set(messages.values())) == len(messages)
+
+
+def test_load_refuses_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="No saved model"):
+        LSTMForecaster.load(tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ModelFileError, match="lacks config.json, model.json, weights.safetensors"):
+        LSTMForecaster.load(tmp_path)
+
+
+# ---------------------------------------------------------------- archives
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _members(saved: Path) -> dict[str, bytes]:
+    return {name: (saved / name).read_bytes() for name in MODEL_FILES}
+
+
+@pytest.mark.parametrize("payload", [b"", b"hello", bytes(np.random.default_rng(0).integers(0, 256, 4096,
+                                                                                          dtype=np.uint8))],
+                         ids=["empty", "text", "random"])
+def test_from_bytes_refuses_non_archives(payload: bytes) -> None:
+    with pytest.raises(ModelFileError, match="not a valid archive"):
+        LSTMForecaster.from_bytes(payload)
+
+
+def test_from_bytes_refuses_truncated_archive(saved: Path) -> None:
+    payload = _zip(_members(saved))
+    for cut in (len(payload) // 2, len(payload) - 10):
+        with pytest.raises(ModelFileError):
+            LSTMForecaster.from_bytes(payload[:cut])
+
+
+def test_from_bytes_refuses_corrupted_member(saved: Path) -> None:
+    members = _members(saved)
+    payload = bytearray(_zip(members))
+    start = payload.find(b"weights.safetensors") + len("weights.safetensors")  # local header, then the data
+    for offset in range(start + 20, start + 60):
+        payload[offset] ^= 0xFF
+    with pytest.raises(ModelFileError):
+        LSTMForecaster.from_bytes(bytes(payload))
+
+
+@pytest.mark.parametrize("missing", MODEL_FILES)
+def test_from_bytes_refuses_archive_missing_a_member(saved: Path, missing: str) -> None:
+    members = _members(saved)
+    del members[missing]
+    with pytest.raises(ModelFileError, match=f"lacks {missing}"):
+        LSTMForecaster.from_bytes(_zip(members))
+
+
+def test_from_bytes_ignores_extra_members(saved: Path) -> None:
+    members = {**_members(saved), "readme.txt": b"extra"}
+    assert LSTMForecaster.from_bytes(_zip(members)).target_ == "y"
+
+
+# ---------------------------------------------------------------- hostile files
+
+class _Payload:
+    """Unpickling this calls Path(marker).touch(): proof that code from the file ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def _torch_pickle(marker: Path) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"head.weight": _Payload(marker)}, buffer)
+    return buffer.getvalue()
+
+
+def test_hostile_payload_is_live(tmp_path: Path) -> None:
+    # The control: an unsafe loader really would run it, so the tests below mean something.
+    marker = tmp_path / "control-ran"
+    torch.load(io.BytesIO(_torch_pickle(marker)), weights_only=False)
+    assert marker.exists()
+    other = tmp_path / "control-pickle-ran"
+    pickle.loads(pickle.dumps(_Payload(other)))
+    assert other.exists()
+
+
+def test_pickled_weights_never_execute(saved: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "weights-ran"
+    members = {**_members(saved), WEIGHTS_FILE: _torch_pickle(marker)}
+    with pytest.raises(ModelFileError):
+        LSTMForecaster.from_bytes(_zip(members))
+    assert not marker.exists()
+
+    (saved / WEIGHTS_FILE).write_bytes(_torch_pickle(marker))
+    with pytest.raises(ModelFileError, match="weights"):
+        LSTMForecaster.load(saved)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("member", [CONFIG_FILE, META_FILE])
+def test_pickled_json_never_executes(saved: Path, tmp_path: Path, member: str) -> None:
+    marker = tmp_path / f"{member}-ran"
+    members = {**_members(saved), member: pickle.dumps(_Payload(marker))}
+    with pytest.raises(ModelFileError):
+        LSTMForecaster.from_bytes(_zip(members))
+    assert not marker.exists()
+    (saved / member).write_bytes(pickle.dumps(_Payload(marker), protocol=0))  # text-like pickle too
+    with pytest.raises(ModelFileError):
+        LSTMForecaster.load(saved)
+    assert not marker.exists()

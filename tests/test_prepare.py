@@ -1,0 +1,397 @@
+"""Tests for forecaster.prepare: purity, cleaning, split, transforms, scalers, windows and no leakage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster.config import DataConfig
+from forecaster.errors import ConfigError, DataError
+from forecaster.prepare import (
+    Scaler,
+    clip_outliers,
+    fill_missing,
+    fit_scaler,
+    input_windows,
+    inverse_transform_paths,
+    make_windows,
+    prepare,
+    resample_frame,
+    select_columns,
+    split_points,
+    transform_target,
+)
+
+
+def _config(**changes) -> DataConfig:
+    return DataConfig(**{"target": "y", "window": 10, **changes})
+
+
+# ---------------------------------------------------------------- purity
+
+def test_prepare_never_mutates_its_input(synthetic_series: pd.DataFrame) -> None:
+    frame = synthetic_series.copy()
+    frame.iloc[[5, 50, 300], 0] = np.nan
+    frame.iloc[100, 0] = 1e6  # an outlier to clip
+    before = frame.copy(deep=True)
+    config = _config(features=("x",), outliers="iqr", transform="diff", scaler="robust")
+    prepare(frame, config, "y")
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_cleaning_helpers_never_mutate_their_input(synthetic_series: pd.DataFrame) -> None:
+    frame = synthetic_series.copy()
+    frame.iloc[3:6, 0] = np.nan
+    frame.iloc[200, 1] = 50.0
+    before = frame.copy(deep=True)
+    select_columns(frame, "y", ("x",))
+    resample_frame(frame, "W")
+    for method in ("interpolate", "ffill", "drop"):
+        fill_missing(frame, method)
+    clip_outliers(frame.dropna(), "zscore", 400)
+    clip_outliers(frame, "iqr", 400)
+    pd.testing.assert_frame_equal(frame, before)
+
+    y = frame["y"].dropna().to_numpy()
+    y_before = y.copy()
+    transform_target(y, "diff")
+    transform_target(y, "logret")
+    np.testing.assert_array_equal(y, y_before)
+
+
+# ---------------------------------------------------------------- cleaning
+
+def test_select_columns_orders_target_first_and_makes_floats() -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": [4, 5, 6], "c": [np.inf, 1.0, 2.0]})
+    selected = select_columns(frame, "c", ("a",))
+    assert list(selected.columns) == ["c", "a"]
+    assert all(dtype == np.float64 for dtype in selected.dtypes)
+    assert np.isnan(selected["c"].iloc[0])  # infinities become gaps to fill
+
+
+def test_select_columns_names_missing_column_and_lists_available() -> None:
+    frame = pd.DataFrame({"temp": [1.0, 2.0], "wind": [3.0, 4.0]})
+    with pytest.raises(DataError) as caught:
+        select_columns(frame, "rain", ())
+    message = str(caught.value)
+    assert "'rain'" in message and "temp" in message and "wind" in message
+    with pytest.raises(DataError, match="'gust'"):
+        select_columns(frame, "temp", ("gust",))
+
+
+def test_select_columns_refuses_all_nan_target() -> None:
+    frame = pd.DataFrame({"y": [np.nan, np.nan, np.nan], "x": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match="'y' has no values"):
+        select_columns(frame, "y", ("x",))
+
+
+def test_select_columns_refuses_text_columns() -> None:
+    frame = pd.DataFrame({"y": ["a", "b"], "x": [1.0, 2.0]})
+    with pytest.raises(DataError, match="numeric"):
+        select_columns(frame, "y", ())
+
+
+def _gappy() -> pd.DataFrame:
+    # Irregular dates: interpolation by time must weight the 1-day and 2-day gaps differently.
+    index = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-05", "2024-01-06"])
+    return pd.DataFrame({"y": [np.nan, 0.0, np.nan, 3.0, np.nan]}, index=index)
+
+
+def test_fill_missing_interpolates_by_time_and_drops_edges() -> None:
+    filled = fill_missing(_gappy(), "interpolate")
+    assert list(filled.index.day) == [2, 3, 5]
+    np.testing.assert_allclose(filled["y"].to_numpy(), [0.0, 1.0, 3.0])
+
+
+def test_fill_missing_forward_fills() -> None:
+    filled = fill_missing(_gappy(), "ffill")
+    assert list(filled.index.day) == [2, 3, 5, 6]
+    np.testing.assert_allclose(filled["y"].to_numpy(), [0.0, 0.0, 3.0, 3.0])
+
+
+def test_fill_missing_drops_incomplete_rows() -> None:
+    filled = fill_missing(_gappy(), "drop")
+    assert list(filled.index.day) == [2, 5]
+
+
+def test_fill_missing_interpolates_linearly_without_dates() -> None:
+    frame = pd.DataFrame({"y": [0.0, np.nan, np.nan, 3.0]})
+    np.testing.assert_allclose(fill_missing(frame, "interpolate")["y"].to_numpy(), [0.0, 1.0, 2.0, 3.0])
+
+
+def test_fill_missing_refuses_unknown_method() -> None:
+    with pytest.raises(ConfigError, match="'zero'"):
+        fill_missing(_gappy(), "zero")
+
+
+def test_resample_averages_and_validates() -> None:
+    index = pd.date_range("2024-01-01", periods=14, freq="D")  # Monday to Sunday, twice
+    frame = pd.DataFrame({"y": np.arange(14.0)}, index=index)
+    weekly = resample_frame(frame, "W")
+    np.testing.assert_allclose(weekly["y"].to_numpy(), [3.0, 10.0])
+    assert resample_frame(frame, None) is frame
+    with pytest.raises(ConfigError, match="'fortnightly'"):
+        resample_frame(frame, "fortnightly")
+    with pytest.raises(DataError, match="date index"):
+        resample_frame(frame.reset_index(drop=True), "W")
+
+
+@pytest.mark.parametrize("method", ["iqr", "zscore"])
+def test_clip_outliers_bounds_come_from_training_rows_only(method: str) -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(0.0, 1.0, 200)
+    values[20] = 50.0  # an outlier inside the training part
+    train_end = 140
+    frame = pd.DataFrame({"y": values})
+    changed = frame.copy()
+    changed.iloc[train_end:, 0] = rng.normal(100.0, 30.0, 200 - train_end)  # wildly different later part
+    changed.iloc[-1, 0] = 1e6
+
+    clipped = clip_outliers(frame, method, train_end)
+    clipped_changed = clip_outliers(changed, method, train_end)
+    pd.testing.assert_frame_equal(clipped.iloc[:train_end], clipped_changed.iloc[:train_end])
+
+    train = values[:train_end]
+    if method == "iqr":
+        q1, q3 = np.quantile(train, [0.25, 0.75])
+        upper = q3 + 3.0 * (q3 - q1)
+    else:
+        upper = train.mean() + 4.0 * train.std()
+    assert clipped.iloc[20, 0] == pytest.approx(upper)
+    assert clipped_changed.iloc[-1, 0] == pytest.approx(upper)  # the same bound clips the later part
+
+
+def test_clip_outliers_none_and_unknown() -> None:
+    frame = pd.DataFrame({"y": [1.0, 1e9]})
+    assert clip_outliers(frame, "none", 1) is frame
+    with pytest.raises(ConfigError, match="'mad'"):
+        clip_outliers(frame, "mad", 1)
+
+
+@pytest.mark.parametrize("n, split, expected", [
+    (100, (0.7, 0.15, 0.15), (70, 85)),
+    (1000, (0.8, 0.1, 0.1), (800, 900)),
+    (7, (0.5, 0.25, 0.25), (4, 5)),
+])
+def test_split_points(n, split, expected) -> None:
+    assert split_points(n, split) == expected
+
+
+# ---------------------------------------------------------------- target transforms
+
+@pytest.mark.parametrize("kind", ["none", "diff", "logret"])
+def test_transform_and_inverse_reconstruct_levels_exactly(kind: str) -> None:
+    rng = np.random.default_rng(2)
+    y = 50.0 + np.cumsum(rng.normal(0.0, 1.0, 80))
+    assert y.min() > 0
+    transformed = transform_target(y, kind)
+    horizon = 5
+    origins = np.arange(1, len(y) - horizon)
+    paths = transformed[origins[:, None] + np.arange(1, horizon + 1)]  # the true future, transformed
+    levels = inverse_transform_paths(paths, y[origins], kind)
+    expected = y[origins[:, None] + np.arange(1, horizon + 1)]
+    np.testing.assert_allclose(levels, expected, rtol=1e-12, atol=1e-10)
+
+
+def test_transform_values() -> None:
+    y = np.array([1.0, 2.0, 4.0, 3.0])
+    np.testing.assert_array_equal(transform_target(y, "diff")[1:], [1.0, 2.0, -1.0])
+    np.testing.assert_allclose(transform_target(y, "logret")[1:], np.log([2.0, 2.0, 0.75]))
+    assert np.isnan(transform_target(y, "diff")[0]) and np.isnan(transform_target(y, "logret")[0])
+    assert transform_target(y, "none") is not y
+
+
+@pytest.mark.parametrize("bad", [[1.0, 0.0, 2.0], [3.0, -1.0, 2.0]])
+def test_logret_refuses_non_positive_series(bad) -> None:
+    with pytest.raises(DataError, match="above zero"):
+        transform_target(np.array(bad), "logret")
+
+
+def test_logret_on_non_positive_series_through_prepare(synthetic_series: pd.DataFrame) -> None:
+    frame = synthetic_series.copy()
+    frame.iloc[42, 0] = -1.0
+    with pytest.raises(DataError, match="'diff'"):
+        prepare(frame, _config(transform="logret"), "y")
+
+
+def test_unknown_transform_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        transform_target(np.ones(3), "boxcox")
+    with pytest.raises(ConfigError):
+        inverse_transform_paths(np.ones((1, 1)), np.ones(1), "boxcox")
+
+
+# ---------------------------------------------------------------- scaling
+
+@pytest.mark.parametrize("kind", ["standard", "minmax", "robust"])
+def test_scaler_inverse_round_trip(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    train = rng.normal([5.0, -2.0, 100.0], [1.0, 3.0, 20.0], size=(60, 3))
+    scaler = fit_scaler(train, kind)
+    other = rng.normal(0.0, 50.0, size=(10, 3))
+    np.testing.assert_allclose(scaler.inverse(scaler.transform(other)), other, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(scaler.inverse(scaler.transform(other)[:, 2], column=2), other[:, 2], rtol=1e-12)
+    assert Scaler.from_dict(scaler.to_dict()).kind == kind
+
+
+def test_scaler_parameters_match_their_definitions() -> None:
+    train = np.array([[1.0, 10.0], [2.0, 30.0], [3.0, 20.0], [10.0, 40.0]])
+    standard = fit_scaler(train, "standard")
+    np.testing.assert_allclose(standard.center, train.mean(axis=0))
+    np.testing.assert_allclose(standard.scale, train.std(axis=0))
+    minmax = fit_scaler(train, "minmax").transform(train)
+    np.testing.assert_allclose(minmax.min(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(minmax.max(axis=0), 1.0)
+    robust = fit_scaler(train, "robust")
+    np.testing.assert_allclose(robust.center, np.median(train, axis=0))
+    q1, q3 = np.quantile(train, [0.25, 0.75], axis=0)
+    np.testing.assert_allclose(robust.scale, q3 - q1)
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax", "robust"])
+def test_constant_column_stays_finite(kind: str) -> None:
+    scaler = fit_scaler(np.full((10, 1), 7.0), kind)
+    assert np.all(np.isfinite(scaler.transform(np.array([[7.0], [8.0]]))))
+
+
+def test_unknown_scaler_is_refused() -> None:
+    with pytest.raises(ConfigError, match="'quantile'"):
+        fit_scaler(np.ones((3, 1)), "quantile")
+
+
+def test_scaler_from_dict_refuses_malformed() -> None:
+    with pytest.raises(ValueError):
+        Scaler.from_dict({"kind": "standard", "center": [0.0, 1.0], "scale": [1.0]})
+    with pytest.raises(ValueError):
+        Scaler.from_dict({"kind": "standard", "center": [0.0], "scale": [0.0]})
+    with pytest.raises(ValueError):
+        Scaler.from_dict({"kind": "standard", "center": [float("nan")], "scale": [1.0]})
+
+
+# ---------------------------------------------------------------- no leakage
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"scaler": "minmax", "outliers": "iqr"},
+    {"scaler": "robust", "transform": "diff", "horizon": 3},
+])
+def test_no_leakage_from_test_part(synthetic_series: pd.DataFrame, changes: dict) -> None:
+    config = _config(features=("x",), **changes)
+    base = prepare(synthetic_series, config, "y")
+    altered = synthetic_series.copy()
+    rng = np.random.default_rng(4)
+    # Change everything from the first test row on: bigger, shifted, noisier, and one extreme value.
+    altered.iloc[base.val_end:, 0] = 1000.0 + rng.normal(0.0, 100.0, len(altered) - base.val_end)
+    altered.iloc[base.val_end:, 1] = -500.0
+    altered.iloc[-1, 0] = 1e9
+    changed = prepare(altered, config, "y")
+
+    assert (changed.train_end, changed.val_end) == (base.train_end, base.val_end)
+    np.testing.assert_array_equal(changed.scaler.center, base.scaler.center)
+    np.testing.assert_array_equal(changed.scaler.scale, base.scaler.scale)
+    np.testing.assert_array_equal(changed.inputs[:base.val_end], base.inputs[:base.val_end])
+    np.testing.assert_array_equal(changed.target[:base.val_end], base.target[:base.val_end])
+    np.testing.assert_array_equal(changed.train_origins, base.train_origins)
+    np.testing.assert_array_equal(changed.val_origins, base.val_origins)
+    # ...while the test part did change, so the comparison above means something.
+    assert not np.array_equal(changed.inputs[base.val_end:], base.inputs[base.val_end:])
+
+
+def test_no_leakage_from_validation_part_into_scaler(synthetic_series: pd.DataFrame) -> None:
+    config = _config()
+    base = prepare(synthetic_series, config, "y")
+    altered = synthetic_series.copy()
+    altered.iloc[base.train_end:, 0] += 500.0
+    changed = prepare(altered, config, "y")
+    np.testing.assert_array_equal(changed.scaler.center, base.scaler.center)
+    np.testing.assert_array_equal(changed.inputs[:base.train_end], base.inputs[:base.train_end])
+
+
+def test_scaler_is_fit_on_training_rows(synthetic_series: pd.DataFrame) -> None:
+    prepared = prepare(synthetic_series, _config(features=("x",)), "y")
+    train = synthetic_series.to_numpy()[:prepared.train_end]
+    np.testing.assert_allclose(prepared.scaler.center, train.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(prepared.scaler.scale, train.std(axis=0))
+    # The whole series has other statistics (it has a trend), so fitting on all of it would show.
+    assert abs(prepared.scaler.center[0] - synthetic_series["y"].mean()) > 0.5
+
+
+def test_given_scaler_is_reused_not_refit(synthetic_series: pd.DataFrame) -> None:
+    config = _config(features=("x",))
+    fitted = prepare(synthetic_series, config, "y").scaler
+    shifted = synthetic_series + 100.0
+    again = prepare(shifted, config, "y", scaler=fitted)
+    assert again.scaler is fitted
+    with pytest.raises(DataError, match="1 input columns but the model was trained on 2"):
+        prepare(synthetic_series, _config(), "y", scaler=fitted)
+
+
+# ---------------------------------------------------------------- windows
+
+def test_make_windows_exact_contents() -> None:
+    values = np.arange(10.0).reshape(10, 1)  # (T, 1)
+    target = np.arange(10.0) * 10
+    inputs, targets = make_windows(values, target, np.array([2, 5, 7]), window=3, horizon=2)
+    assert inputs.shape == (3, 3, 1) and targets.shape == (3, 2)
+    np.testing.assert_array_equal(inputs[..., 0], [[0, 1, 2], [3, 4, 5], [5, 6, 7]])
+    np.testing.assert_array_equal(targets, [[30, 40], [60, 70], [80, 90]])
+    np.testing.assert_array_equal(input_windows(values, np.array([2, 5, 7]), 3), inputs)
+
+
+def test_make_windows_keeps_every_column() -> None:
+    values = np.stack([np.arange(6.0), -np.arange(6.0)], axis=1)  # (6, 2)
+    inputs, targets = make_windows(values, np.arange(6.0), np.array([1, 4]), window=2, horizon=1)
+    assert inputs.shape == (2, 2, 2)
+    np.testing.assert_array_equal(inputs[1], [[3, -3], [4, -4]])
+    np.testing.assert_array_equal(targets, [[2], [5]])
+
+
+@pytest.mark.parametrize("window, horizon, transform", [(10, 1, "none"), (7, 4, "none"), (5, 3, "diff")])
+def test_origins_respect_the_split(synthetic_series: pd.DataFrame, window, horizon, transform) -> None:
+    prepared = prepare(synthetic_series, _config(window=window, horizon=horizon, transform=transform), "y")
+    steps = np.arange(1, horizon + 1)
+    first_row = 0 if transform == "none" else 1
+    train_targets = prepared.train_origins[:, None] + steps
+    val_targets = prepared.val_origins[:, None] + steps
+    test_targets = prepared.test_origins[:, None] + steps
+    assert train_targets.max() < prepared.train_end
+    assert val_targets.min() >= prepared.train_end and val_targets.max() < prepared.val_end
+    assert test_targets.min() >= prepared.val_end and test_targets.max() < len(prepared.y)
+    # Every input window starts inside the usable data.
+    assert prepared.train_origins.min() - window + 1 == first_row
+    # Nothing usable is left out: the parts are contiguous and end where the data ends.
+    assert prepared.val_origins[0] == prepared.train_end - 1
+    assert prepared.test_origins[0] == prepared.val_end - 1
+    assert test_targets.max() == len(prepared.y) - 1
+
+
+def test_prepared_arrays_are_consistent(synthetic_series: pd.DataFrame) -> None:
+    prepared = prepare(synthetic_series, _config(features=("x",)), "y")
+    assert prepared.inputs.shape == (len(synthetic_series), 2) and prepared.inputs.dtype == np.float32
+    np.testing.assert_array_equal(prepared.target, prepared.inputs[:, 0])
+    np.testing.assert_array_equal(prepared.y, synthetic_series["y"].to_numpy())
+    np.testing.assert_allclose(prepared.scaler.inverse(prepared.inputs[:, 0].astype(np.float64), column=0),
+                               prepared.y, rtol=1e-5)
+    assert prepared.index.equals(synthetic_series.index)
+
+
+def test_too_short_series_says_use_shorter_window(synthetic_series: pd.DataFrame) -> None:
+    with pytest.raises(DataError) as caught:
+        prepare(synthetic_series.iloc[:40], _config(window=30), "y")
+    message = str(caught.value)
+    assert "window of 30" in message and "shorter window" in message and "40 usable rows" in message
+
+
+def test_empty_data_is_refused() -> None:
+    with pytest.raises(DataError, match="empty"):
+        prepare(pd.DataFrame(), _config(), "y")
+
+
+def test_prepare_with_gaps_and_resample(synthetic_series: pd.DataFrame) -> None:
+    frame = synthetic_series.copy()
+    frame.iloc[10:15, 0] = np.nan
+    prepared = prepare(frame, _config(window=5), "y")
+    assert len(prepared.y) == len(frame) and np.all(np.isfinite(prepared.y))
+    weekly = prepare(frame, _config(window=5, resample="W"), "y")
+    assert len(weekly.y) < len(frame) // 6
