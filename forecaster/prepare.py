@@ -255,7 +255,7 @@ def prepare(frame: pd.DataFrame, config: DataConfig, target: str, scaler: Scaler
                         "needed); use a shorter window or horizon, or more data.")
 
     if scaler is None:
-        scaler = fit_scaler(columns[first_row:], config.scaler)
+        scaler = fit_scaler(columns[first_row:train_end], config.scaler)
     elif scaler.center.shape != (columns.shape[1],):
         raise DataError(f"The data has {columns.shape[1]} input columns but the model was trained on "
                         f"{scaler.center.shape[0]}; use the same target and feature columns.")
