@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="LSTM Forecasting Studio", page_icon=":material/show_chart:", layout="wide")
+# A bundled image: a Material icon here would be fetched from the internet on every page change.
+st.set_page_config(page_title="LSTM Forecasting Studio", page_icon=str(Path(__file__).parent / "forecaster" / "ui" / "icon.png"), layout="wide")
 
 
 def home() -> None:
@@ -46,11 +49,12 @@ def home() -> None:
         st.caption("See the Results page for residuals, loss curves and downloads.")
 
     st.subheader("Pages")
-    cols = st.columns(4)
-    cols[0].page_link("pages/data.py", label="**Data** — pick a sample, a ticker or a CSV", icon=":material/dataset:")
-    cols[1].page_link("pages/train.py", label="**Train** — tune and train live", icon=":material/model_training:")
-    cols[2].page_link("pages/results.py", label="**Results** — judge against baselines", icon=":material/analytics:")
-    cols[3].page_link("pages/forecast.py", label="**Forecast** — the future, models in and out", icon=":material/timeline:")
+    left, right = st.columns(2)
+    left.page_link("pages/data.py", label="**Data**: pick a sample, a ticker or your CSV", icon=":material/dataset:")
+    left.page_link("pages/train.py", label="**Train**: tune the LSTM and watch it learn", icon=":material/model_training:")
+    right.page_link("pages/results.py", label="**Results**: judge it against the baselines", icon=":material/analytics:")
+    right.page_link("pages/forecast.py", label="**Forecast**: the future; save and load models",
+                    icon=":material/timeline:")
 
 
 navigation = st.navigation([

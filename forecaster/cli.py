@@ -303,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ForecasterError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        sys.stderr.close()
+        return 0
     except OSError as error:  # unwritable --out, unreadable file, ...
         print(f"error: {error.strerror or error} ({getattr(error, 'filename', '') or ''}); check the path.",
               file=sys.stderr)

@@ -55,7 +55,9 @@ class DataConfig:
     transform: str = "none"  # target transform: none, diff (changes), logret (log returns)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "features", tuple(self.features))
+        # A lone name is one feature, not a sequence of one-letter columns.
+        features = (self.features,) if isinstance(self.features, str) else self.features
+        object.__setattr__(self, "features", tuple(features))
         object.__setattr__(self, "split", tuple(float(s) for s in self.split))
         _check(self.target is None or (isinstance(self.target, str) and self.target != ""),
                f"target must be a column name; got {self.target!r}.")

@@ -44,7 +44,9 @@ def future_index(last: pd.Timestamp, freq: str | None, steps: int, index: pd.Dat
     """Timestamps of the next `steps` points after `last`, by frequency or else the median spacing."""
     if freq:
         try:
-            return pd.date_range(start=last, periods=steps + 1, freq=freq)[1:]
+            dates = pd.date_range(start=last, periods=steps + 1, freq=freq)
+            # date_range starts on `last` only when `last` lies on the frequency; otherwise on the next date.
+            return dates[1:] if dates[0] == last else dates[:steps]
         except ValueError:
             pass
     # asi8 counts in the index's own unit (pandas 3 defaults to microseconds), not always nanoseconds.

@@ -40,11 +40,12 @@ def series_figure(frame: pd.DataFrame, target: str, unit: str = "", parts: Seque
     """The target (and optional features on a second axis) with shaded train/validation/test parts."""
     fig = go.Figure()
     line = downsample(frame[target])
-    fig.add_trace(go.Scattergl(x=line.index, y=line.to_numpy(), name=target, mode="lines",
+    # SVG traces, not WebGL: a range slider cannot draw WebGL lines, and the data is downsampled anyway.
+    fig.add_trace(go.Scatter(x=line.index, y=line.to_numpy(), name=target, mode="lines",
                                line=dict(color="#4c78a8", width=1.2)))
     for name in features:
         feature = downsample(frame[name])
-        fig.add_trace(go.Scattergl(x=feature.index, y=feature.to_numpy(), name=name, mode="lines", yaxis="y2",
+        fig.add_trace(go.Scatter(x=feature.index, y=feature.to_numpy(), name=name, mode="lines", yaxis="y2",
                                    line=dict(width=1), opacity=0.6))
     for label, start, end in parts:
         fig.add_vrect(x0=start, x1=end, fillcolor=PART_COLOURS.get(label, "rgba(0,0,0,0.05)"), line_width=0,
@@ -78,8 +79,8 @@ def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epo
                              marker=dict(size=4)))
     if best_epoch:
         fig.add_vline(x=best_epoch, line_dash="dash", line_color="#54a24b",
-                      annotation_text=f"best epoch {best_epoch}", annotation_position="top")
-    fig.update_xaxes(title="epoch")
+                      annotation_text=f"kept: epoch {best_epoch}", annotation_position="bottom left")
+    fig.update_xaxes(title="epoch", tickformat="d", dtick=1 if len(epochs) <= 10 else None)
     return _layout(fig, "Loss per epoch (scaled units)", "loss", height=340)
 
 

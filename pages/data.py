@@ -100,14 +100,15 @@ def choose_csv() -> None:
         st.caption("Upload a file with a date column and at least one numeric column.")
         return
     name, payload = stored
-    st.caption(f"File: **{name}** ({len(payload) / 1024:,.1f} KB)")
+    size = f"{len(payload):,} bytes" if len(payload) < 10_240 else f"{len(payload) / 1024:,.0f} KB"
+    st.caption(f"File: **{name}** ({size})")
     cols = st.columns(3)
     delimiter = DELIMITERS[remembered(cols[0].selectbox, "Delimiter", "csv_delimiter", "Auto", options=list(DELIMITERS))]
     decimal = DECIMALS[remembered(cols[1].selectbox, "Decimal mark", "csv_decimal", "Auto", options=list(DECIMALS))]
     try:
         detected = cached_csv(payload, name, delimiter, decimal, None, None, None)
     except DataError as error:
-        st.error(str(error))
+        st.error(f"{error} The data in use is unchanged.")
         return
     columns = [detected.detected.get("date_column")] + [c for c in detected.detected.get("dropped_columns", [])]
     date_options = ["Auto"] + [c for c in columns if c]
@@ -122,7 +123,10 @@ def choose_csv() -> None:
     st.success(f"Detected: {delimiter_name} delimiter, decimal '{info.get('decimal')}', encoding {info.get('encoding')}, "
                f"date column '{info.get('date_column')}', {len(info.get('numeric_columns', []))} numeric columns, "
                f"{info.get('rows', len(dataset.frame)):,} rows.")
-    st.dataframe(dataset.frame.head(20), width="stretch")
+    preview = dataset.frame.head(20)
+    if (preview.index == preview.index.normalize()).all():  # dates without times read better as dates
+        preview = preview.set_axis(preview.index.strftime("%Y-%m-%d"))
+    st.dataframe(preview, width="stretch")
     # Applied when the file or a reading option changes, not merely because this page was opened.
     applied = (name, len(payload), delimiter, decimal, date_choice)
     if st.session_state.get("csv_applied") != applied:

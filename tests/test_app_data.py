@@ -61,7 +61,7 @@ def test_default_sample(at):
     assert at.radio(key="_w_data_source").value == "Built-in sample"
     assert at.selectbox(key="_w_sample_Weather").value == "seattle-weather"
     assert by_label(at.selectbox, "Target (the column to forecast)").value == "temp_max"
-    assert [m.label for m in at.metric] == ["Rows", "Time span", "Frequency", "Missing values"]
+    assert [m.label for m in at.metric] == ["Rows", "From", "To", "Frequency", "Missing values"]
     assert by_label(at.metric, "Rows").value == "1,461"
     assert len(at.get("plotly_chart")) == 1
     assert not at.error

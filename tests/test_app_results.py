@@ -84,7 +84,8 @@ def test_with_a_model_shows_verdict_metrics_charts_and_download(synthetic_series
     assert len(at.dataframe) == 1
     table = at.dataframe[0].value
     assert list(table.index[:2]) == ["LSTM", "Naive (last value)"]
-    assert table.loc["LSTM", "MAE"] == pytest.approx(evaluation.metrics["lstm"]["mae"])
+    assert table.loc["LSTM", "MAE"] == f"{evaluation.metrics['lstm']['mae']:,.3f}"
+    assert table.loc["Naive (last value)", "Direction %"] == "—"  # a forecast that never moves has no direction
     caption = at.caption[0].value
     assert "target **y**" in caption and "window 10 · horizon 1" in caption and "2 epochs" in caption
 

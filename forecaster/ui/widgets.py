@@ -30,10 +30,11 @@ def metrics_table(evaluation) -> None:
     def highlight(row: pd.Series) -> list[str]:
         return [colour if row.name == lstm_label else "" for _ in row]
 
-    styled = frame.style.apply(highlight, axis=1).format(precision=3, na_rep="—")
+    # Shown as text so that undefined values read "—" (e.g. the direction of a forecast that never moves).
+    shown = frame.map(lambda v: "—" if v is None or v != v else f"{v:,.3f}")
+    styled = shown.style.apply(highlight, axis=1).set_properties(**{"text-align": "right"})
     st.dataframe(styled, width="stretch",
-                 column_config={label: st.column_config.NumberColumn(label, help=HELP.get(label))
-                                for label in frame.columns})
+                 column_config={label: st.column_config.Column(label, help=HELP.get(label)) for label in frame.columns})
 
 
 def verdict(evaluation) -> None:
@@ -51,12 +52,13 @@ def verdict(evaluation) -> None:
 def data_summary(dataset, frame: pd.DataFrame | None = None) -> None:
     """Rows, time span, frequency and missing values of a dataset."""
     frame = dataset.frame if frame is None else frame
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Rows", f"{len(frame):,}")
-    span = f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}" if len(frame) else "—"
-    cols[1].metric("Time span", span)
-    cols[2].metric("Frequency", dataset.freq or "irregular")
-    cols[3].metric("Missing values", f"{int(frame.isna().sum().sum()):,}")
+    cols[1].metric("From", f"{frame.index[0]:%Y-%m-%d}" if len(frame) else "—")
+    cols[2].metric("To", f"{frame.index[-1]:%Y-%m-%d}" if len(frame) else "—")
+    cols[3].metric("Frequency", dataset.freq or "irregular")
+    cols[4].metric("Missing values", f"{int(frame.isna().sum().sum()):,}",
+                   help="Missing values in the chosen columns before cleaning.")
 
 
 def notes(dataset) -> None:
@@ -93,9 +95,10 @@ def _progress(job) -> None:
     if report is None:
         st.progress(0.0, text=f"Preparing data and starting epoch 1 of {max_epochs}…")
         return
+    early = " (early stopping usually ends sooner)" if job.config.train.patience else ""
     st.progress(min(1.0, report.epoch / max_epochs),
                 text=f"Epoch {report.epoch} of at most {max_epochs} · {report.elapsed:.0f}s elapsed · "
-                     f"at most {report.seconds_left:.0f}s left (early stopping usually ends sooner) · "
+                     f"at most {report.seconds_left:.0f}s left{early} · "
                      f"best validation loss {report.best_val_loss:.4f} at epoch {report.best_epoch}")
 
 
