@@ -44,6 +44,9 @@ def _add_data_options(parser: argparse.ArgumentParser, required: bool) -> None:
     group.add_argument("--interval", default="1d", help="ticker: bar size, e.g. 1d, 1wk, 1h (default 1d)")
     group.add_argument("--price-field", default="Close", help="ticker: Open, High, Low, Close, Adj Close or Volume")
     group.add_argument("--date-column", help="CSV: the column holding dates (found automatically if omitted)")
+    group.add_argument("--season", type=int,
+                       help="season length for the seasonal naive baseline (default from the frequency: 7 daily, "
+                            "24 hourly, 12 monthly, 5 business-daily)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,7 +202,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    evaluation = evaluate(model, unit=dataset.unit)
+    evaluation = evaluate(model, unit=dataset.unit, season=args.season)
     out = Path(args.out) if args.out else Path("runs") / f"{_slug(dataset.name)}-{datetime.now():%Y%m%d-%H%M%S}"
     model.save(out, extra={"source": dataset.source, "load_args": load_args, "unit": dataset.unit})
     summary = _summary(model, evaluation, out, time.perf_counter() - started)
@@ -264,7 +267,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = _load_model(args.model)
     dataset = _data_for_model(args, model)
-    evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit)
+    evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit, season=args.season)
     if args.json:
         _print_json(_summary(model, evaluation, Path(args.model)))
     else:

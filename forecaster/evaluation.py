@@ -91,8 +91,9 @@ class Evaluation:
                 f" However, the {self.labels[best].lower()} baseline does better still (MAE {self.metrics[best]['mae']:.4g}).")
             return (f"The LSTM beats the naive forecast: its test MAE is {value:.0%} lower "
                     f"({lstm:.4g} vs {naive:.4g}).{tail}")
-        return (f"The LSTM does not beat the naive forecast (test MAE {lstm:.4g} vs {naive:.4g}, skill {value:.2f}); "
-                "on a series close to a random walk nothing may beat it, so prefer the naive forecast here.")
+        return (f"The LSTM does not beat the naive forecast (test MAE {lstm:.4g} vs {naive:.4g}, skill {value:.2f}). "
+                "Train longer or try other settings; if nothing beats naive, the series may be close to a random "
+                "walk, and the naive forecast is the one to use.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: metrics per model, skill, verdict, notes."""

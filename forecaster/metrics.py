@@ -131,6 +131,19 @@ def mase(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, season: in
     return float("nan") if np.isnan(scale) else err / scale
 
 
+def _origin_pairs(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays as (n_origins, horizon); 1-D input is one step per origin."""
+    t = _finite_array(y_true, "y_true")
+    p = _finite_array(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise DataError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}; they must match.")
+    if t.ndim == 1:
+        t, p = t[:, None], p[:, None]  # (n_origins, 1)
+    if t.ndim != 2:
+        raise DataError(f"Expected 1-D (n,) or 2-D (n_origins, horizon) arrays; got shape {t.shape}.")
+    return t, p
+
+
 def direction_accuracy(y_true: np.ndarray, y_pred: np.ndarray, y_last: np.ndarray) -> float:
     """Percent of (origin, step) pairs where the forecast moves the same way as the actual.
 
@@ -140,14 +153,7 @@ def direction_accuracy(y_true: np.ndarray, y_pred: np.ndarray, y_last: np.ndarra
     never moves (the naive one) states no direction at all and gets NaN rather than 0%;
     otherwise a flat step counts as a miss.
     """
-    t = _finite_array(y_true, "y_true")
-    p = _finite_array(y_pred, "y_pred")
-    if t.shape != p.shape:
-        raise DataError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}; they must match.")
-    if t.ndim == 1:
-        t, p = t[:, None], p[:, None]  # (n_origins, 1)
-    if t.ndim != 2:
-        raise DataError(f"Expected 1-D (n,) or 2-D (n_origins, horizon) arrays; got shape {t.shape}.")
+    t, p = _origin_pairs(y_true, y_pred)
     last = _finite_array(y_last, "y_last")
     if last.shape != (t.shape[0],):
         raise DataError(
@@ -191,14 +197,7 @@ def per_step_metrics(
 
     1-D input (n_origins,) is read as a single step, giving a list of one dict.
     """
-    t = _finite_array(y_true, "y_true")
-    p = _finite_array(y_pred, "y_pred")
-    if t.shape != p.shape:
-        raise DataError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}; they must match.")
-    if t.ndim == 1:
-        t, p = t[:, None], p[:, None]  # (n_origins, 1)
-    if t.ndim != 2:
-        raise DataError(f"Expected 1-D (n,) or 2-D (n_origins, horizon) arrays; got shape {t.shape}.")
+    t, p = _origin_pairs(y_true, y_pred)
     return [
         compute_metrics(t[:, k], p[:, k], y_last, y_train, season) for k in range(t.shape[1])
     ]

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import APP, open_page
+
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.evaluation import evaluate
@@ -18,7 +20,6 @@ from forecaster.ui.state import Selection
 
 configure_threads(1)
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/forecast.py"
 UPLOADER = "Model file (.zip from 'Download model')"
 
@@ -33,13 +34,7 @@ def trained(frame: pd.DataFrame, horizon: int = 1, features: tuple[str, ...] = (
 
 
 def open_forecast(result=None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if result is not None:
-        at.session_state["result"] = result
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+    return open_page(PAGE, result=result)
 
 
 def expander(at: AppTest, label: str):

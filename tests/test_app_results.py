@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import APP, open_page
+
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.evaluation import evaluate
@@ -18,7 +20,6 @@ from forecaster.ui.state import Selection
 
 configure_threads(1)
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/results.py"
 
 
@@ -32,15 +33,7 @@ def trained(frame: pd.DataFrame, horizon: int = 1) -> tuple[LSTMForecaster, obje
 
 
 def open_results(result=None, selection: Selection | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if result is not None:
-        at.session_state["result"] = result
-    if selection is not None:
-        at.session_state["selection"] = selection
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+    return open_page(PAGE, result=result, selection=selection)
 
 
 def charts(at: AppTest) -> list[dict]:

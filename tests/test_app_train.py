@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import APP, open_page
+
 from forecaster.datasets import Dataset, load_sample
 from forecaster.training import configure_threads
 from forecaster.ui.jobs import TrainingJob
@@ -15,7 +17,6 @@ from forecaster.ui.state import Selection
 
 configure_threads(1)
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/train.py"
 WAIT = 60
 HYPERPARAMETERS = ("Window", "Horizon", "Scaler", "Target transform", "Cell", "Layers", "Units", "Dropout",
@@ -24,13 +25,7 @@ HYPERPARAMETERS = ("Window", "Horizon", "Scaler", "Target transform", "Cell", "L
 
 
 def open_train(selection: Selection | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if selection is not None:
-        at.session_state["selection"] = selection
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+    return open_page(PAGE, selection=selection)
 
 
 def inputs(at: AppTest) -> dict:
