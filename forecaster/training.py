@@ -65,15 +65,17 @@ class History:
                    stopped_by_user=bool(raw.get("stopped_by_user", False)))
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Set torch's CPU thread count: $FORECASTER_THREADS, else half the cores (1 to 4), and return it.
+def configure_threads(threads: int | None = None, sharing: int = 1) -> int:
+    """Set torch's CPU thread count and return it: $FORECASTER_THREADS, else the cores split `sharing` ways.
 
-    Small recurrent nets gain little from many threads, and several training runs (app
-    sessions, tuning workers) each asking for every core slow each other down badly.
+    Small recurrent nets gain little beyond a few threads (at most 4 are used), and several
+    training runs at once (app sessions, tuning workers) that each take every core slow each
+    other down badly, so callers running side by side pass how many runs share the machine.
     """
     if threads is None:
         env = os.environ.get("FORECASTER_THREADS", "").strip()
-        threads = int(env) if env.isdigit() and int(env) > 0 else max(1, min(4, (os.cpu_count() or 2) // 2))
+        cores = os.cpu_count() or 1
+        threads = int(env) if env.isdigit() and int(env) > 0 else max(1, min(4, cores // max(1, sharing)))
     torch.set_num_threads(threads)
     return threads
 

@@ -22,6 +22,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _saved_home = os.environ.get("FORECASTER_HOME")
     _test_home = tempfile.mkdtemp(prefix="forecaster-home-")
     os.environ["FORECASTER_HOME"] = _test_home
+    # One torch thread in tests and in the app servers they start: the CI machine has 2 shared cores.
+    os.environ.setdefault("FORECASTER_THREADS", "1")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

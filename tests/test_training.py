@@ -219,6 +219,16 @@ def test_configure_threads_sets_torch_threads(monkeypatch: pytest.MonkeyPatch) -
     assert configure_threads() == 1 and torch.get_num_threads() == 1
     monkeypatch.setenv("FORECASTER_THREADS", "lots")
     assert 1 <= configure_threads() <= 4  # an unreadable value falls back to the default
+    configure_threads(1)
+
+
+def test_configure_threads_splits_the_cores_among_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FORECASTER_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert configure_threads() == 4  # one run: the cores, at most 4
+    assert configure_threads(sharing=4) == 2
+    assert configure_threads(sharing=16) == 1  # never below one thread
+    configure_threads(1)
 
 
 def test_resolve_device() -> None:

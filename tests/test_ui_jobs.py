@@ -142,3 +142,17 @@ def test_unexpected_exception_fails_plainly_and_never_escapes_the_thread(dataset
 def test_wait_without_start_reports_not_finished(dataset):
     job = TrainingJob(config=tiny(), dataset=dataset)
     assert job.wait(0.01) is False  # queued, never started: still "running" by status
+
+
+def test_a_run_counts_itself_in_and_out_of_the_cpu_share(dataset):
+    from forecaster.ui.jobs import active_runs
+
+    before = active_runs()
+    job = TrainingJob(config=tiny(epochs=1000, patience=0), dataset=dataset).start()
+    deadline = time.time() + 30
+    while not job.reports and time.time() < deadline:  # wait until it is really training
+        time.sleep(0.05)
+    assert active_runs() == before + 1
+    job.stop()
+    assert job.wait(30)
+    assert active_runs() == before

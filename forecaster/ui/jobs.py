@@ -13,6 +13,24 @@ from forecaster.errors import ForecasterError
 # Statuses a job moves through: queued -> running -> done | stopped | failed.
 RUNNING_STATES = ("queued", "running")
 
+# Training runs of every session in this server process: torch's threads are shared among them.
+_active_lock = threading.Lock()
+_active_runs = 0
+
+
+def _share_threads(change: int) -> None:
+    """Count a run in or out and split the CPU threads among the runs now active."""
+    global _active_runs
+    from forecaster.training import configure_threads
+
+    with _active_lock:
+        _active_runs = max(0, _active_runs + change)
+        configure_threads(sharing=max(1, _active_runs))
+
+
+def active_runs() -> int:
+    return _active_runs
+
 
 @dataclass
 class TrainingJob:
@@ -42,6 +60,7 @@ class TrainingJob:
         from forecaster.evaluation import evaluate
         from forecaster.forecaster import LSTMForecaster
 
+        _share_threads(+1)
         try:
             model = LSTMForecaster(self.config).fit(self.dataset, progress=self.reports.append,
                                                     stop_event=self.stop_event)
@@ -55,6 +74,7 @@ class TrainingJob:
             self.status = "failed"
         finally:
             self.finished = time.time()
+            _share_threads(-1)
 
     def stop(self) -> None:
         """Ask the loop to end after the current batch; the best weights so far are kept."""

@@ -76,7 +76,6 @@ def metric_label(metric_key: str) -> str:
 
 def start_job(config, selection, label: str = "") -> None:
     """Start training in the background for this session (one run at a time)."""
-    from forecaster.training import configure_threads
     from forecaster.ui.jobs import TrainingJob
     from forecaster.ui.state import current_job
 
@@ -84,7 +83,6 @@ def start_job(config, selection, label: str = "") -> None:
     if running is not None and running.running:
         st.warning("A training run is already in progress in this session; stop it first or wait for it.")
         return
-    configure_threads()
     st.session_state["job_selection"] = selection
     st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label).start()
 
