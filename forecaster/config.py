@@ -84,7 +84,7 @@ class ModelConfig:
     """Shape of the recurrent network."""
 
     cell: str = "lstm"  # lstm (torch's nn.LSTM), gru, or peephole (LSTM whose gates read the cell state)
-    layers: int = 2  # stacked recurrent layers; 1-2 is typical
+    layers: int = 1  # stacked recurrent layers; on Seattle daily 1x64 beat 2x64 on 3 seeds, 3x faster
     units: int = 64  # hidden units per layer; 32-128 is typical
     dropout: float = 0.1  # between layers and before the output head
     residual: bool = True  # predict the change from the last observed value, not the level itself

@@ -58,7 +58,7 @@ class PeepholeLSTM(nn.Module):
         super().__init__()
         sizes = [input_size] + [hidden_size] * (num_layers - 1)
         self.layers = nn.ModuleList(PeepholeLSTMLayer(size, hidden_size) for size in sizes)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for index, layer in enumerate(self.layers):
@@ -85,7 +85,8 @@ class RecurrentForecaster(nn.Module):
             self.rnn = nn.GRU(n_inputs, config.units, config.layers, batch_first=True, dropout=between)
         else:
             self.rnn = PeepholeLSTM(n_inputs, config.units, config.layers, between)
-        self.dropout = nn.Dropout(config.dropout)  # before the head, so dropout acts with one layer too
+        # Before the head, so dropout acts with one layer too; none at all when off (it still costs a mask).
+        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.head = nn.Linear(config.units, horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

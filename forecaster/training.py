@@ -66,16 +66,21 @@ class History:
 
 
 def configure_threads(threads: int | None = None, sharing: int = 1) -> int:
-    """Set torch's CPU thread count and return it: $FORECASTER_THREADS, else the cores split `sharing` ways.
+    """Set torch's CPU thread count and return it: $FORECASTER_THREADS, else the idle cores split `sharing` ways.
 
-    Small recurrent nets gain little beyond a few threads (at most 4 are used), and several
-    training runs at once (app sessions, tuning workers) that each take every core slow each
-    other down badly, so callers running side by side pass how many runs share the machine.
+    Small recurrent nets gain little beyond a few threads (at most 4 are used). Threads that
+    compete with other busy processes make training many times slower (measured here: 2
+    threads on 2 busy cores ran an epoch 10x slower than 1 thread), so only cores that the
+    last minute's load average leaves idle are taken, and runs side by side share them.
     """
     if threads is None:
         env = os.environ.get("FORECASTER_THREADS", "").strip()
-        cores = os.cpu_count() or 1
-        threads = int(env) if env.isdigit() and int(env) > 0 else max(1, min(4, cores // max(1, sharing)))
+        if env.isdigit() and int(env) > 0:
+            threads = int(env)
+        else:
+            cores = os.cpu_count() or 1
+            busy = min(cores - 1, int(round(os.getloadavg()[0]))) if hasattr(os, "getloadavg") else 0
+            threads = max(1, min(4, (cores - max(0, busy)) // max(1, sharing)))
     torch.set_num_threads(threads)
     return threads
 

@@ -225,9 +225,14 @@ def test_configure_threads_sets_torch_threads(monkeypatch: pytest.MonkeyPatch) -
 def test_configure_threads_splits_the_cores_among_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FORECASTER_THREADS", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert configure_threads() == 4  # one run: the cores, at most 4
+    monkeypatch.setattr("os.getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert configure_threads() == 4  # one run on an idle machine: the cores, at most 4
     assert configure_threads(sharing=4) == 2
     assert configure_threads(sharing=16) == 1  # never below one thread
+    monkeypatch.setattr("os.getloadavg", lambda: (5.2, 3.0, 1.0))
+    assert configure_threads() == 3  # five cores are busy elsewhere
+    monkeypatch.setattr("os.getloadavg", lambda: (40.0, 30.0, 10.0))
+    assert configure_threads() == 1
     configure_threads(1)
 
 
