@@ -62,6 +62,7 @@ navigation = st.navigation([
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/results.py", title="Results", icon=":material/analytics:"),
+    st.Page("pages/inside.py", title="Inside the LSTM", icon=":material/neurology:"),
     st.Page("pages/forecast.py", title="Forecast", icon=":material/timeline:"),
 ])
 navigation.run()

@@ -59,6 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train an LSTM and compare it with the baselines on the test part")
     _add_data_options(train, required=True)
+    _add_model_options(train)
+    train.add_argument("--out", help="folder to save the model in (default runs/NAME-TIME)")
+    train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+    evaluate = commands.add_parser("evaluate", help="score a saved model and the baselines on the test part")
+    evaluate.add_argument("--model", required=True, help="folder written by train")
+    _add_data_options(evaluate, required=False)
+    evaluate.add_argument("--json", action="store_true")
+
+    forecast = commands.add_parser("forecast", help="continue the series past its end with a saved model")
+    forecast.add_argument("--model", required=True, help="folder written by train")
+    _add_data_options(forecast, required=False)  # cmd_forecast reads --data: forecast from newer data
+    forecast.add_argument("--steps", type=int, default=30, help="how many future points (default 30)")
+    forecast.add_argument("--out", help="CSV file to write (default: print to the terminal)")
+    forecast.add_argument("--json", action="store_true")
+    _add_inspect_command(commands)
+    _add_judging_options(train, evaluate, forecast)
+    _add_backtest_command(commands)
+    return parser
+
+
+def _add_model_options(train: argparse.ArgumentParser) -> None:
+    """Data preparation, network and training options (train and backtest)."""
     train.add_argument("--target", help="column to forecast (default: the dataset's usual target)")
     train.add_argument("--features", type=_names, help="extra input columns, comma separated")
     train.add_argument("--window", type=int, help="past steps read per forecast (default depends on frequency)")
@@ -84,21 +107,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--clip-norm", type=float, help="gradient norm cap (0 = off)")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    train.add_argument("--out", help="folder to save the model in (default runs/NAME-TIME)")
-    train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-
-    evaluate = commands.add_parser("evaluate", help="score a saved model and the baselines on the test part")
-    evaluate.add_argument("--model", required=True, help="folder written by train")
-    _add_data_options(evaluate, required=False)
-    evaluate.add_argument("--json", action="store_true")
-
-    forecast = commands.add_parser("forecast", help="continue the series past its end with a saved model")
-    forecast.add_argument("--model", required=True, help="folder written by train")
-    _add_data_options(forecast, required=False)  # cmd_forecast reads --data: forecast from newer data
-    forecast.add_argument("--steps", type=int, default=30, help="how many future points (default 30)")
-    forecast.add_argument("--out", help="CSV file to write (default: print to the terminal)")
-    forecast.add_argument("--json", action="store_true")
-    return parser
 
 
 # ---------------------------------------------------------------- helpers
@@ -203,13 +211,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     evaluation = evaluate(model, unit=dataset.unit, season=args.season)
+    judged = _judge(args, model, model.prepared_, evaluation)
     out = Path(args.out) if args.out else Path("runs") / f"{_slug(dataset.name)}-{datetime.now():%Y%m%d-%H%M%S}"
-    model.save(out, extra={"source": dataset.source, "load_args": load_args, "unit": dataset.unit})
-    summary = _summary(model, evaluation, out, time.perf_counter() - started)
+    model.save(out, extra={"source": dataset.source, "load_args": load_args, "unit": dataset.unit,
+                           "conformal": judged["calibration"].to_dict()})
+    summary = {**_summary(model, evaluation, out, time.perf_counter() - started), **judged["json"]}
     if args.json:
         _print_json(summary)
     else:
         _print_report(model, evaluation, dataset.notes)
+        _print_judgement(judged)
         print(f"Saved the model to {out}  (evaluate: python -m forecaster evaluate --model {out})")
     return 0
 
@@ -267,11 +278,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = _load_model(args.model)
     dataset = _data_for_model(args, model)
-    evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit, season=args.season)
+    prepared = model.prepare(dataset)
+    evaluation = evaluate(model, prepared, unit=dataset.unit, season=args.season)
+    judged = _judge(args, model, prepared, evaluation)
     if args.json:
-        _print_json(_summary(model, evaluation, Path(args.model)))
+        _print_json({**_summary(model, evaluation, Path(args.model)), **judged["json"]})
     else:
         _print_report(model, evaluation, dataset.notes)
+        _print_judgement(judged)
     return 0
 
 
@@ -279,19 +293,196 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     data = _data_for_model(args, model) if args.data else None
     frame = model.forecast(args.steps, data)
+    if args.levels:
+        frame = _with_bands(args, model, data, frame)
     if args.out:
         frame.to_csv(args.out, index_label="date")
         if not args.json:
             print(f"Wrote {len(frame)} forecast points ({frame.index[0]} to {frame.index[-1]}) to {args.out}")
     if args.json:
-        _print_json({"target": model.target_, "forecast": [{"date": str(ts), "value": _finite(v)}
-                                                           for ts, v in frame[model.target_].items()]})
+        _print_json({"target": model.target_, "forecast": [
+            {"date": str(ts), "value": _finite(row[model.target_]),
+             **{name: _finite(row[name]) for name in frame.columns if name != model.target_}}
+            for ts, row in frame.iterrows()]})
     elif not args.out:
         print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
     return 0
 
 
 COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate, "forecast": cmd_forecast}
+
+
+# ---------------------------------------------------------------- inspect: gates, states and attributions
+
+def _add_inspect_command(commands) -> None:
+    inspect = commands.add_parser("inspect", help="look inside a saved model: gates, states and what a forecast looked at")
+    inspect.add_argument("--model", required=True, help="folder written by train")
+    _add_data_options(inspect, required=False)
+    inspect.add_argument("--window-end", help="date of the window's last step (default: the last test window); "
+                                              "the nearest test window ending on or before it is used")
+    inspect.add_argument("--ig-steps", type=int, default=64, help="integration steps for the attributions (default 64)")
+    inspect.add_argument("--out", help="folder to write the arrays to (one .npy per quantity, attribution.npy)")
+    inspect.add_argument("--json", action="store_true")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from forecaster.inspect import inspect_window, save_arrays
+
+    if args.ig_steps < 1:
+        raise UserError(f"--ig-steps must be at least 1; got {args.ig_steps}.")
+    model = _load_model(args.model)
+    prepared = model.prepare(_data_for_model(args, model))
+    inspection = inspect_window(model, prepared, date=args.window_end, ig_steps=args.ig_steps)
+    payload = inspection.to_dict()
+    if args.out:
+        payload["files"] = save_arrays(inspection, args.out)
+    if args.json:
+        _print_json(payload)
+        return 0
+    print(f"Window {payload['window_start']} to {payload['window_end']}")
+    print(f"state_match_max_abs_error: {payload['state_match_max_abs_error']:.3g}  "
+          f"(recomputed hidden states vs the network's own)")
+    print(f"attribution_completeness_error: {payload['attribution_completeness_error']:.3g}  "
+          f"(sum of attributions vs forecast minus baseline forecast, scaled units)")
+    print(payload["summary"])
+    if args.out:
+        print(f"Wrote {len(payload['files'])} arrays to {args.out}")
+    return 0
+
+
+COMMANDS["inspect"] = cmd_inspect
+
+
+# ---------------------------------------------------------------- intervals, significance, residuals, backtests
+
+def _levels(text: str) -> tuple[float, ...]:
+    from forecaster.errors import ConfigError
+    from forecaster.intervals import check_levels
+
+    try:
+        return check_levels([part for part in text.split(",") if part.strip()])
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+DEFAULT_LEVELS = "0.8,0.95"
+
+
+def _add_judging_options(train, evaluate, forecast) -> None:
+    for parser in (train, evaluate):
+        parser.add_argument("--levels", type=_levels, default=_levels(DEFAULT_LEVELS),
+                            help=f"prediction interval levels checked on the test part (default {DEFAULT_LEVELS})")
+        parser.add_argument("--passes", type=int, default=50, help="Monte Carlo dropout passes (default 50)")
+    forecast.add_argument("--levels", type=_levels,
+                          help="add conformal bands lower_XX / upper_XX at these levels, e.g. 0.8,0.95")
+
+
+def _judge(args: argparse.Namespace, model, prepared, evaluation) -> dict:
+    """Intervals with their test coverage, Diebold–Mariano against the naive baselines, Ljung–Box."""
+    from forecaster.diagnostics import compare_with_baselines, residual_diagnostics
+    from forecaster.intervals import interval_report
+
+    if args.passes < 2:
+        raise UserError(f"--passes must be at least 2; got {args.passes}.")
+    from forecaster.errors import DataError
+
+    intervals = interval_report(model, prepared, args.levels, passes=args.passes)
+    try:  # a very short test part is too few points for either test; the rest of the report still stands
+        tests = compare_with_baselines(evaluation)
+    except DataError:
+        tests = {}
+    try:
+        residuals = residual_diagnostics(evaluation)
+    except DataError:
+        residuals = None
+    return {"intervals": intervals, "dm": tests, "ljung_box": residuals, "calibration": intervals.calibration,
+            "json": {"intervals": intervals.to_dict(), "interval_notes": intervals.notes,
+                     "diebold_mariano": {name: test.to_dict() for name, test in tests.items()},
+                     "ljung_box": residuals.to_dict() if residuals is not None else None}}
+
+
+def _print_judgement(judged: dict) -> None:
+    print("\nPrediction intervals on the test part (nominal level → share of actual values inside, mean width):")
+    for line in judged["intervals"].summary_lines():
+        print(line)
+    for note in judged["intervals"].notes:
+        print(f"Note: {note}")
+    print()
+    for test in judged["dm"].values():
+        print(test.sentence())
+    if judged["ljung_box"] is not None:
+        print(judged["ljung_box"].sentence())
+
+
+def _with_bands(args: argparse.Namespace, model, data, frame):
+    """Conformal bands around a forecast: from the residuals saved with the model, else from its data."""
+    from forecaster.intervals import add_bands, calibrate, calibration_for
+
+    calibration = calibration_for(model)
+    if calibration is None:
+        dataset = data if data is not None else _data_for_model(args, model)
+        calibration = calibrate(model, model.prepare(dataset))
+    return add_bands(frame, model.target_, calibration, args.levels)
+
+
+def _add_backtest_command(commands) -> None:
+    back = commands.add_parser("backtest", help="walk-forward backtest: refit at several origins, score every fold")
+    _add_data_options(back, required=True)
+    _add_model_options(back)
+    back.add_argument("--folds", type=int, default=5, help="number of origins, one test window each (default 5)")
+    back.add_argument("--mode", choices=("expanding", "sliding"), default="expanding",
+                      help="expanding: each fold trains on all its past; sliding: on a history of fixed length")
+    back.add_argument("--step", type=int, help="rows between origins, the length of each test window "
+                                               "(default: the second half of the series cut into --folds parts)")
+    back.add_argument("--initial", type=int, help="rows of history before the first origin (default: half the series)")
+    back.add_argument("--json", action="store_true", help="print one JSON object: a per-fold list and a summary")
+
+
+class FoldProgress:
+    """One line on stderr per epoch: which fold, which epoch."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+
+    def __call__(self, report) -> None:
+        if report.result is not None:
+            lstm, naive = report.result.metrics["lstm"]["mae"], report.result.metrics["naive"]["mae"]
+            self.stream.write(f"\rfold {report.fold}/{report.folds} done: MAE LSTM {lstm:.4g}, naive {naive:.4g}"
+                              + " " * 30 + "\n")
+        elif report.epoch is not None:
+            self.stream.write(f"\r[{'#' * int(30 * report.fraction):<30}] fold {report.fold}/{report.folds}  "
+                              f"epoch {report.epoch.epoch}/{report.epoch.max_epochs}  val {report.epoch.val_loss:.4f} ")
+        self.stream.flush()
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from forecaster.backtest import backtest
+
+    dataset, _ = _load(args, args.data, args.target, args.features)
+    config = _config_from_args(args, dataset)
+    result = backtest(dataset, config, folds=args.folds, mode=args.mode, step=args.step, initial=args.initial,
+                      season=args.season, progress=None if args.json else FoldProgress())
+    if args.json:
+        _print_json({"target": config.data.target, "data": dataset.source, "config": config.to_dict(),
+                     **result.to_dict()})
+        return 0
+    print(f"\nWalk-forward backtest ({result.mode} window, {len(result.folds)} folds of {result.step} rows, "
+          f"first history {result.initial} rows) in {result.seconds:.0f}s.")
+    table = result.metric_frame("mae").rename(columns=result.labels)
+    print("\nMAE per fold:")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    print("\nMean ± spread over the folds:")
+    for name, metrics in result.summary().items():
+        mae = metrics["mae"]
+        spread = f" ± {mae['std']:.3g}" if mae["std"] is not None else ""
+        print(f"  {result.labels.get(name, name):<28} MAE {mae['mean']:.4g}{spread}")
+    print(result.verdict())
+    for note in result.notes:
+        print(f"Note: {note}")
+    return 0
+
+
+COMMANDS["backtest"] = cmd_backtest
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,20 +5,39 @@ from __future__ import annotations
 import streamlit as st
 
 from forecaster.errors import ConfigError, DataError, ModelFileError
-from forecaster.plots import forecast_figure
+from forecaster.plots import forecast_bands_figure
 from forecaster.ui import state
 from forecaster.ui.state import remembered
 
 MAX_MODEL_UPLOAD_MB = 200
 
 
-def model_bytes(model) -> bytes:
-    """The model archive, built once per model and kept in this session only."""
+def model_bytes(model, calibration=None) -> bytes:
+    """The model archive, built once per model and kept in this session only.
+
+    The conformal calibration travels with it, so a loaded model can draw its bands without the data.
+    """
     cached = st.session_state.get("model_bytes")
     if cached is None or cached[0] is not model:
-        cached = (model, model.to_bytes())
+        extra = dict(getattr(model, "extra_", None) or {})
+        if calibration is not None:
+            extra["conformal"] = calibration.to_dict()
+        cached = (model, model.to_bytes(extra=extra))
         st.session_state["model_bytes"] = cached
     return cached[1]
+
+
+def band_calibration(model, trained_on):
+    """Validation residuals for conformal bands: the fit's own, the saved record, or the evaluated data's."""
+    from forecaster.intervals import calibrate, calibration_for
+
+    calibration = calibration_for(model)
+    if calibration is None and trained_on is not None:
+        try:
+            calibration = calibrate(model, model.prepare(trained_on.dataset))
+        except DataError:
+            calibration = None
+    return calibration
 
 
 def upload_model() -> None:
@@ -57,16 +76,31 @@ if steps > horizon:
 if len(model.columns_) > 1:
     notes.append(f"The extra features ({', '.join(model.columns_[1:])}) are unknown in the future and are held "
                  "at their last value.")
+levels = remembered(st.multiselect, "Prediction bands", "forecast_levels", [0.8, 0.95],
+                    options=[0.5, 0.8, 0.9, 0.95, 0.99], format_func=lambda v: f"{v:.0%}",
+                    help="Conformal bands from the model's errors on the validation part; the CSV gets "
+                         "lower_XX and upper_XX columns.")
 try:
     forecast = model.forecast(int(steps))
 except (DataError, ConfigError) as error:
     st.error(str(error))
     st.stop()
+calibration = band_calibration(model, trained_on)
+if levels and calibration is not None:
+    from forecaster.intervals import add_bands
+
+    forecast = add_bands(forecast, model.target_, calibration, levels)
+    if steps > horizon:
+        notes.append(f"Past {horizon} step{'s' if horizon > 1 else ''} the bands are widened by the square root of "
+                     "the distance, as a random walk's spread grows: a rough guide, not a calibrated band.")
+elif levels:
+    notes.append("This model file carries no validation errors, so no bands can be drawn; evaluate it on the "
+                 "Results page first.")
 
 prepared = getattr(model, "prepared_", None)
 history = prepared.frame[model.target_] if prepared is not None else model.tail_[model.target_]
 unit = evaluation.unit if evaluation is not None else model.data_info_.get("unit", "")
-st.plotly_chart(forecast_figure(history, forecast[model.target_], unit), width="stretch")
+st.plotly_chart(forecast_bands_figure(history, forecast, model.target_, unit), width="stretch")
 for note in notes:
     st.caption(note)
 if evaluation is not None:
@@ -78,6 +112,6 @@ with st.expander("Forecast values"):
 left, right = st.columns(2)
 left.download_button("Download forecast (CSV)", forecast.to_csv(index_label="date"),
                      file_name=f"forecast_{model.target_}.csv", mime="text/csv")
-right.download_button("Download model", model_bytes(model), file_name=f"model_{model.target_}.zip",
+right.download_button("Download model", model_bytes(model, calibration), file_name=f"model_{model.target_}.zip",
                       mime="application/zip", help="One file with the settings, scaler and weights. "
                       "Load it here again later; loading never runs code from the file.")

@@ -2,12 +2,182 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from forecaster.errors import DataError
-from forecaster.plots import loss_figure, per_step_figure, predictions_figure, residual_histogram, residuals_figure
+from forecaster.plots import (acf_figure, backtest_figure, interval_figure, loss_figure, per_step_figure,
+                              predictions_figure, residual_histogram, residuals_figure)
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
+
+
+# ---------------------------------------------------------------- intervals, significance, backtests
+
+LEVEL_OPTIONS = [0.5, 0.8, 0.9, 0.95, 0.99]
+
+
+def judgement(model, evaluation, trained_on) -> dict | None:
+    """Diebold–Mariano tests and Ljung–Box for this model, computed once per model and evaluation."""
+    from forecaster.diagnostics import compare_with_baselines, residual_diagnostics
+
+    key = (id(model), id(evaluation))
+    cached = st.session_state.get("judgement")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    prepared = getattr(model, "prepared_", None)
+    try:
+        if prepared is None:
+            dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
+            prepared = model.prepare(dataset)
+    except DataError as error:  # data that no longer fits the model
+        st.caption(f"Intervals and significance tests are not available: {error}")
+        st.session_state["judgement"] = (key, None)
+        return None
+    judged = {"prepared": prepared, "dm": {}, "ljung_box": None}
+    try:  # a very short test part has too few points for these tests; the rest still stands
+        judged["dm"] = compare_with_baselines(evaluation)
+        judged["ljung_box"] = residual_diagnostics(evaluation)
+    except DataError:
+        pass
+    st.session_state["judgement"] = (key, judged)
+    return judged
+
+
+def interval_report_for(model, evaluation, prepared, levels: tuple[float, ...]):
+    from forecaster.intervals import interval_report
+
+    key = (id(model), id(evaluation), levels)
+    cached = st.session_state.get("interval_report")
+    if cached is None or cached[0] != key:
+        cached = (key, interval_report(model, prepared, levels))
+        st.session_state["interval_report"] = cached
+    return cached[1]
+
+
+def coverage_style(row) -> list[str]:
+    """Green when coverage is within 5 points of the nominal level, red when far below, amber when far above."""
+    styles = [""] * len(row)
+    coverage, nominal = row["_coverage"], row["_nominal"]
+    if coverage == coverage:  # not NaN
+        gap = coverage - nominal
+        colour = "#e3f4e1" if abs(gap) <= 0.05 else ("#fbe3e1" if gap < 0 else "#fdf1d8")
+        styles[list(row.index).index("Coverage on test")] = f"background-color: {colour}"
+    return styles
+
+
+def interval_section(model, evaluation, prepared, step: int) -> None:
+    from forecaster.intervals import level_suffix
+
+    st.subheader("Prediction intervals")
+    st.caption("How wrong might a forecast be? **Conformal** bands come from the LSTM's errors on the validation "
+               "part, one width per step ahead. **Monte Carlo dropout** runs the network many times with dropout "
+               "left on; it sees only the model's own uncertainty, not the noise in the data, so it is often too "
+               "narrow. Coverage is the share of test values that fell inside: a band to trust covers about its "
+               "nominal level.")
+    chosen = remembered(st.multiselect, "Interval levels", "interval_levels", [0.8, 0.95], options=LEVEL_OPTIONS,
+                        format_func=lambda v: f"{v:.0%}")
+    if not chosen:
+        st.caption("Pick at least one level to see bands.")
+        return
+    report = interval_report_for(model, evaluation, prepared, tuple(sorted(chosen)))
+    frame = report.frame()
+    shown = frame.assign(_coverage=frame["coverage"], _nominal=frame["nominal"])
+    shown["Method"] = shown["method"]
+    shown["Nominal level"] = shown["nominal"].map(lambda v: f"{v:.0%}")
+    shown["Coverage on test"] = shown["coverage"].map(lambda v: "unavailable" if v != v else f"{v:.1%}")
+    unit = f" ({evaluation.unit})" if evaluation.unit else ""
+    shown[f"Mean width{unit}"] = shown["width"].map(lambda v: "—" if v != v else f"{v:,.3f}")
+    columns = ["Method", "Nominal level", "Coverage on test", f"Mean width{unit}"]
+    styled = (shown[columns + ["_coverage", "_nominal"]].style.apply(coverage_style, axis=1)
+              .hide(axis="index").hide(subset=["_coverage", "_nominal"], axis="columns"))
+    st.table(styled)
+    for note in report.notes:
+        st.caption(note)
+    index = evaluation.index[evaluation.origins + step]
+    bands = {f"{level_suffix(level)}% band": (lower[:, step - 1], upper[:, step - 1])
+             for level, (lower, upper) in report.bands["conformal"].items()}
+    st.plotly_chart(interval_figure(index, report.actual[:, step - 1], report.point[:, step - 1], bands,
+                                    evaluation.unit, title=f"Test forecasts with conformal bands ({step} step"
+                                                           f"{'s' if step > 1 else ''} ahead)"), width="stretch")
+
+
+def backtest_job(model):
+    entry = st.session_state.get("backtest_job")
+    return entry[1] if entry is not None and entry[0] == id(model) else None
+
+
+@st.fragment(run_every=1.0)
+def backtest_progress(model) -> None:
+    job = backtest_job(model)
+    if job is None:
+        return
+    if not job.running:
+        st.rerun()
+    latest = job.latest
+    text = f"Fold {latest.fold} of {latest.folds}" if latest is not None else "Preparing the first fold"
+    if latest is not None and latest.epoch is not None and latest.result is None:
+        text += f" · epoch {latest.epoch.epoch} of at most {latest.epoch.max_epochs}"
+    st.progress(job.fraction, text=f"{text} · {job.elapsed:.0f}s elapsed")
+    if job.stop_event.is_set():
+        st.info("Stopping; the folds finished so far will be kept…")
+    elif st.button("Stop backtest", key=f"stop-backtest-{id(job)}"):
+        job.stop()
+
+
+def backtest_section(model, trained_on) -> None:
+    from forecaster.ui.backtest_job import BacktestJob
+
+    st.subheader("Backtest")
+    st.caption("One train/test split is one draw of luck. A walk-forward backtest moves the forecast origin along "
+               "time: at each origin it refits the scaler and a fresh LSTM on the past only, then scores it and every "
+               "baseline on what came next. The second half of the series is cut into the folds' test windows.")
+    job = backtest_job(model)
+    running = job is not None and job.running
+    cols = st.columns(3)
+    folds = remembered(cols[0].number_input, "Folds", "backtest_folds", 5, min_value=2, max_value=10, step=1,
+                       help="How many origins, each with its own refit and test window.")
+    mode = remembered(cols[1].radio, "Training window", "backtest_mode", "expanding", options=["expanding", "sliding"],
+                      horizontal=True, format_func={"expanding": "expanding (all the past)",
+                                                    "sliding": "sliding (fixed length)"}.get)
+    epochs = remembered(cols[2].number_input, "Max epochs per fold", "backtest_epochs",
+                        min(model.config.train.epochs, 50), min_value=1, max_value=1000, step=1,
+                        help="Early stopping usually ends each fold sooner; a cap keeps long backtests short.")
+    if st.button("Run backtest", disabled=running, help="Runs in the background; you can use other pages meanwhile."):
+        dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
+        config = model.config.replace(train={"epochs": int(epochs)})
+        job = BacktestJob(config=config, dataset=dataset, folds=int(folds), mode=mode).start()
+        st.session_state["backtest_job"] = (id(model), job)
+        running = True
+    if running:
+        backtest_progress(model)
+        return
+    if job is None:
+        return
+    if job.status == "failed":
+        st.error(job.error)
+        return
+    result = job.result
+    if not result.folds:
+        st.warning("The backtest was stopped before any fold finished.")
+        return
+    st.info(result.verdict())
+    metric = remembered(st.radio, "Backtest metric", "backtest_metric", "mae", options=["mae", "rmse", "mase"],
+                        horizontal=True, format_func=widgets.metric_label)
+    label = widgets.metric_label(metric)
+    st.plotly_chart(backtest_figure(result.metric_frame(metric), result.labels, label), width="stretch")
+    summary = result.summary()
+    table = {result.labels.get(name, name): {
+        f"Mean {label}": "—" if values[metric]["mean"] is None else f"{values[metric]['mean']:,.3f}",
+        "Spread (std)": "—" if values[metric]["std"] is None else f"{values[metric]['std']:,.3f}",
+        "Beat naive in": "" if name != "lstm" else f"{result.wins_vs_naive} of {len(result.folds)} folds"}
+        for name, values in summary.items()}
+    st.table(pd.DataFrame.from_dict(table, orient="index"))
+    st.caption(f"{len(result.folds)} folds of {result.step} rows, {result.mode} training window, "
+               f"{result.seconds:.0f}s." + "".join(f" {note}" for note in result.notes))
+
+
+# ---------------------------------------------------------------- the page
 
 st.title("Results")
 job = state.current_job()
@@ -47,6 +217,9 @@ st.caption(f"{info.get('name') or trained_on.dataset.name if trained_on else inf
            f"{evaluation.to_dict()['test_end'][:10]}")
 
 widgets.verdict(evaluation)
+judged = judgement(model, evaluation, trained_on)
+if judged is not None and judged["dm"]:
+    st.info("**Is the difference real?** " + " ".join(test.sentence() for test in judged["dm"].values()))
 st.subheader("Metrics on the test part")
 widgets.metrics_table(evaluation)
 
@@ -75,12 +248,20 @@ st.subheader("Residuals")
 left, right = st.columns(2)
 left.plotly_chart(residuals_figure(frame, evaluation.unit), width="stretch")
 right.plotly_chart(residual_histogram(frame, evaluation.unit), width="stretch")
+if judged is not None and judged["ljung_box"] is not None:
+    box = judged["ljung_box"]
+    st.plotly_chart(acf_figure(box.acf, box.band), width="stretch")
+    st.markdown(box.sentence() + " Bars outside the dotted lines are correlations that noise alone rarely shows.")
 
 if evaluation.horizon > 1:
     st.subheader("Error by step ahead")
     metric = remembered(st.selectbox, "Metric", "per_step_metric", "mae", options=["mae", "rmse", "smape", "mase"],
                         format_func=widgets.metric_label)
     st.plotly_chart(per_step_figure(evaluation.per_step(), evaluation.labels, metric), width="stretch")
+
+if judged is not None:
+    interval_section(model, evaluation, judged["prepared"], int(step))
+backtest_section(model, trained_on)
 
 st.download_button("Download predictions (CSV)", evaluation.predictions_table().to_csv(index=False),
                    file_name=f"predictions_{model.target_}.csv", mime="text/csv",

@@ -92,7 +92,8 @@ except ConfigError as error:
     st.stop()
 
 job = state.current_job()
-running = job is not None and job.running
+compare = st.session_state.get("compare_job")
+running = (job is not None and job.running) or (compare is not None and compare.running)
 left, right = st.columns([1, 5])
 if left.button("Train", type="primary", disabled=running, help="Train in the background; you can keep using the app."):
     try:
@@ -122,3 +123,67 @@ elif job is not None:
         widgets.verdict(evaluation)
         st.plotly_chart(loss_figure(history.train_loss, history.val_loss, history.best_epoch), width="stretch")
         st.page_link("pages/results.py", label="See all results", icon=":material/analytics:")
+
+
+# ---------------------------------------------------------------- compare cells
+st.divider()
+
+
+@st.fragment(run_every=1.0)
+def _compare_progress() -> None:
+    """Which cell is training, how far the comparison is, a Stop button and the rows finished so far."""
+    compare = st.session_state.get("compare_job")
+    if compare is None:
+        return
+    if not compare.running:
+        st.rerun()  # the whole page, so the buttons above are enabled again
+    from forecaster.ui.compare_job import CELL_LABELS
+
+    current = CELL_LABELS.get(compare.current or "", "the next cell")
+    run = compare.runs.get(compare.current) if compare.current else None
+    epoch = f" · epoch {run.latest.epoch} of at most {run.config.train.epochs}" if run is not None and run.latest else ""
+    st.progress(compare.progress, text=f"Comparing cells: training {current}{epoch} · {compare.elapsed_text}")
+    if compare.stop_event.is_set():
+        st.info("Stopping after the current batch…")
+    elif st.button("Stop comparing", key=f"stop-compare-{id(compare)}"):
+        compare.stop()
+    table = compare.table()
+    if len(table):
+        st.dataframe(table.drop(columns=["Naive MAE"]), width="stretch")
+
+
+with st.expander("Compare cells", expanded=st.session_state.get("compare_job") is not None):
+    from forecaster.ui.compare_job import CompareJob
+
+    st.write("Train these same settings with an **LSTM**, a **GRU** and a **peephole LSTM**, one after another, "
+             "and compare their test errors and training time. The comparison does not replace the current model.")
+    compare = st.session_state.get("compare_job")
+    job = state.current_job()
+    busy = (job is not None and job.running) or (compare is not None and compare.running)
+    if st.button("Train LSTM, GRU and peephole", disabled=busy,
+                 help="Three trainings in the background, one at a time; about three times as long as one."):
+        try:
+            prepare(dataset.frame, config.data, selection.target)  # fail fast on data that cannot fit
+        except (DataError, ConfigError) as error:
+            st.error(str(error))
+        else:
+            st.session_state["compare_job"] = CompareJob(config=config, dataset=dataset).start()
+            st.rerun()
+    compare = st.session_state.get("compare_job")
+    if compare is not None and compare.running:
+        _compare_progress()
+    elif compare is not None:
+        if compare.status == "failed":
+            st.error(compare.error)
+        elif compare.status == "stopped":
+            st.warning("The comparison was stopped; the cells trained so far are shown.")
+        table = compare.table()
+        if len(table):
+            from forecaster.plots import cell_comparison_figure
+
+            shown = table.drop(columns=["Naive MAE"])
+            st.dataframe(shown.style.format({"MAE": "{:.4g}", "RMSE": "{:.4g}", "Skill vs naive": "{:+.1%}",
+                                             "Seconds": "{:.1f}"}), width="stretch")
+            st.caption(f"Test part, in the series' units. The naive forecast's MAE is {table['Naive MAE'].iloc[0]:.4g}; "
+                       "skill above 0 beats it. Same data, window, sizes, seed and training settings for every cell.")
+            st.plotly_chart(cell_comparison_figure(table), width="stretch")

@@ -83,7 +83,8 @@ def test_with_a_model_shows_verdict_metrics_charts_and_download(synthetic_series
     assert "target **y**" in caption and "window 10 · horizon 1" in caption and "2 epochs" in caption
 
     figures = charts(at)
-    assert len(figures) == 4  # predicted vs actual, loss curves, residuals over time, residual histogram
+    # predicted vs actual, loss curves, residuals over time, residual histogram, residual ACF, conformal bands
+    assert len(figures) == 6
     assert {"Actual", "LSTM", "Naive (last value)"} <= set(trace_names(figures[0]))
     assert "1 step ahead" in title_of(figures[0])
     assert downloads(at) == ["Download predictions (CSV)"]
@@ -111,14 +112,14 @@ def test_multi_step_model_has_steps_ahead_and_error_by_step(synthetic_series):
     assert (steps[0].value, steps[0].min, steps[0].max) == (1, 1, 3)
     assert "Error by step ahead" in [s.value for s in at.subheader]
     assert [s.label for s in at.selectbox] == ["Metric"]
-    assert len(charts(at)) == 5
+    assert len(charts(at)) == 7  # the six above and the error by step ahead
 
     steps[0].set_value(3).run()
     assert not at.exception
     assert "3 steps ahead" in title_of(charts(at)[0])
     at.selectbox[0].set_value("rmse").run()
     assert not at.exception
-    assert len(charts(at)) == 5
+    assert len(charts(at)) == 7
 
 
 def test_loaded_model_is_evaluated_on_the_current_data(synthetic_series):

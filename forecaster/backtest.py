@@ -1,0 +1,255 @@
+"""Walk-forward backtests: refit on each origin's past only, score the LSTM and baselines on what came next."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from forecaster.config import ForecasterConfig
+from forecaster.errors import ConfigError, DataError
+from forecaster.evaluation import LSTM, evaluate
+from forecaster.prepare import Scaler, fill_missing, resample_frame, select_columns
+from forecaster.training import EpochReport
+
+MODES = ("expanding", "sliding")
+MAX_FOLDS = 50
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Where one fold lies, in rows of the cleaned series: history [start, origin), test [origin, end)."""
+
+    number: int  # 1-based
+    start: int
+    origin: int  # first test row; the model never sees this row or any later one while fitting
+    end: int  # one past the last test row; rows from here on are not even passed to the fold
+
+
+@dataclass
+class FoldResult:
+    """One fold's outcome: its dates, fitted scaler, training summary and every model's test metrics."""
+
+    fold: Fold
+    train_start: str
+    test_start: str
+    test_end: str
+    metrics: dict[str, dict[str, float]]  # model -> metric -> value
+    scaler: Scaler
+    epochs_run: int
+    seconds: float
+    test_points: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fold": self.fold.number, "train_start": self.train_start, "test_start": self.test_start,
+                "test_end": self.test_end, "history_rows": self.fold.origin - self.fold.start,
+                "test_rows": self.fold.end - self.fold.origin, "test_points": self.test_points,
+                "epochs_run": self.epochs_run, "seconds": round(self.seconds, 3),
+                "metrics": {name: {k: _clean(v) for k, v in m.items()} for name, m in self.metrics.items()}}
+
+
+@dataclass(frozen=True)
+class BacktestProgress:
+    """What the progress callback receives: after each epoch of a fold, and when a fold is done."""
+
+    fold: int  # 1-based fold being fitted
+    folds: int
+    epoch: EpochReport | None = None  # the fold's latest epoch, None when reporting a finished fold
+    result: FoldResult | None = None  # set once the fold is scored
+
+    @property
+    def fraction(self) -> float:
+        """Share of the whole backtest done, counting epochs of the current fold."""
+        done = self.fold if self.result is not None else self.fold - 1
+        within = 0.0 if self.epoch is None or self.result is not None else self.epoch.epoch / self.epoch.max_epochs
+        return min(1.0, (done + within) / self.folds)
+
+
+def _clean(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+@dataclass
+class BacktestResult:
+    """Per-fold metrics of every model, their mean and spread, and a plain verdict."""
+
+    mode: str
+    folds: list[FoldResult]
+    planned: int
+    step: int
+    initial: int
+    labels: dict[str, str]
+    stopped: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.folds[0].metrics) if self.folds else []
+
+    def metric_frame(self, metric: str = "mae") -> pd.DataFrame:
+        """Folds as rows (1..K), models as columns, one metric."""
+        return pd.DataFrame({name: [f.metrics[name][metric] for f in self.folds] for name in self.models},
+                            index=pd.Index([f.fold.number for f in self.folds], name="fold"))
+
+    def summary(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """model -> metric -> {mean, std} over the folds (std with ddof=1; None for one fold)."""
+        out: dict[str, dict[str, dict[str, float | None]]] = {}
+        for name in self.models:
+            out[name] = {}
+            for metric in self.folds[0].metrics[name]:
+                values = np.array([f.metrics[name][metric] for f in self.folds], dtype=np.float64)
+                values = values[np.isfinite(values)]
+                out[name][metric] = {"mean": _clean(values.mean()) if values.size else None,
+                                     "std": _clean(values.std(ddof=1)) if values.size > 1 else None}
+        return out
+
+    @property
+    def wins_vs_naive(self) -> int:
+        """Folds where the LSTM's MAE is below the naive forecast's."""
+        return sum(f.metrics[LSTM]["mae"] < f.metrics["naive"]["mae"] for f in self.folds)
+
+    def verdict(self) -> str:
+        k = len(self.folds)
+        if k == 0:
+            return "The backtest was stopped before any fold finished."
+        summary = self.summary()
+        lstm, naive = summary[LSTM]["mae"], summary["naive"]["mae"]
+        spread = f" ± {lstm['std']:.3g}" if lstm["std"] is not None else ""
+        wins = self.wins_vs_naive
+        share = ("in every fold" if wins == k else "in no fold" if wins == 0 else f"in {wins} of {k} folds")
+        head = f"The LSTM beat the naive forecast {share}"
+        if wins == k:
+            tail = ": a consistent edge, not one lucky split."
+        elif wins == 0:
+            tail = ": on this series the naive forecast is the one to use."
+        elif wins * 2 > k:
+            tail = ": usually better, but not reliably."
+        else:
+            tail = ": its edge on a single split may be luck."
+        return (f"{head} (mean MAE {lstm['mean']:.4g}{spread} vs {naive['mean']:.4g} for naive){tail}"
+                + (" The backtest was stopped early; only finished folds count." if self.stopped else ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "folds_planned": self.planned, "folds_done": len(self.folds),
+                "step": self.step, "initial": self.initial, "stopped": self.stopped,
+                "seconds": round(self.seconds, 3), "wins_vs_naive": self.wins_vs_naive if self.folds else 0,
+                "verdict": self.verdict(), "labels": self.labels, "notes": self.notes,
+                "folds": [f.to_dict() for f in self.folds], "summary": self.summary()}
+
+
+# ---------------------------------------------------------------- fold layout
+
+def plan_folds(n_rows: int, folds: int = 5, mode: str = "expanding", step: int | None = None,
+               initial: int | None = None) -> list[Fold]:
+    """K folds along time: origins initial, initial+step, ...; the last test window ends by the data's end.
+
+    Without `step` and `initial`, the first half of the series is the first fold's history and the
+    second half is cut into `folds` test windows. A sliding window keeps every history `initial` rows long.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be expanding or sliding; got {mode!r}.")
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 1 <= folds <= MAX_FOLDS:
+        raise ConfigError(f"folds must be a whole number from 1 to {MAX_FOLDS}; got {folds!r}.")
+    for name, value in (("step", step), ("initial", initial)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ConfigError(f"{name} must be a positive whole number of rows; got {value!r}.")
+    if initial is None:
+        initial = n_rows - folds * step if step is not None else n_rows // 2
+    if step is None:
+        step = (n_rows - initial) // folds
+    if initial < 1 or step < 1 or initial + folds * step > n_rows:
+        raise DataError(f"{folds} folds of {step} rows after a first history of {initial} rows need "
+                        f"{initial + folds * step} rows, but the series has {n_rows}; use fewer folds or a smaller step.")
+    plans = []
+    for i in range(folds):
+        origin = initial + i * step
+        start = 0 if mode == "expanding" else origin - initial
+        plans.append(Fold(number=i + 1, start=start, origin=origin, end=origin + step))
+    return plans
+
+
+def _fold_config(config: ForecasterConfig, history: int, test: int) -> ForecasterConfig:
+    """The config's train/validation ratio applied to the history; the test part is the fold's window."""
+    train_share, val_share, _ = config.data.split
+    total = history + test
+    train = history * train_share / (train_share + val_share) / total
+    val = history / total - train
+    return config.replace(data={"split": (train, val, 1.0 - train - val), "resample": None})
+
+
+# ---------------------------------------------------------------- running
+
+def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "expanding", step: int | None = None,
+             initial: int | None = None, season: int | None = None,
+             progress: Callable[[BacktestProgress], None] | None = None,
+             stop_event: threading.Event | None = None) -> BacktestResult:
+    """Walk-forward backtest of `config` on a Dataset or a DataFrame.
+
+    Each fold receives only the rows up to the end of its own test window (later rows are
+    never passed in), refits the scaler and a fresh LSTM on its history (split into training
+    and validation by the config's ratio), and scores the LSTM and every baseline on its test
+    window. Setting `stop_event` ends the current fold's training and returns the folds
+    finished so far.
+    """
+    from forecaster.forecaster import LSTMForecaster, _frame_of
+
+    started = time.perf_counter()
+    frame, default_target, data_freq, info = _frame_of(data)
+    target = config.data.target or default_target or (str(frame.columns[0]) if len(frame.columns) else None)
+    if target is None:
+        raise DataError("The data has no columns; load a series with at least one numeric column.")
+    config = config.replace(data={"target": target})
+    # Column choice and resampling act bucket by bucket, never across time, so they are done once;
+    # gap filling looks at neighbours, so each fold does it again on its own rows.
+    raw = resample_frame(select_columns(frame, target, config.data.features), config.data.resample)
+    cleaned_index = fill_missing(raw, config.data.missing).index
+    freq = config.data.resample or data_freq
+    plans = plan_folds(len(cleaned_index), folds, mode, step, initial)
+    horizon = config.data.horizon
+    if plans[0].end - plans[0].origin < horizon:
+        raise DataError(f"Each fold's test window has {plans[0].end - plans[0].origin} rows, fewer than the horizon "
+                        f"{horizon}; use fewer folds or a larger step.")
+
+    results: list[FoldResult] = []
+    labels: dict[str, str] = {}
+    stopped = False
+    for plan in plans:
+        if stop_event is not None and stop_event.is_set():
+            stopped = True
+            break
+        start_time, end_time = cleaned_index[plan.start], cleaned_index[plan.end - 1]
+        fold_frame = raw.loc[start_time:end_time]  # nothing after the fold's test window
+        fold_config = _fold_config(config, plan.origin - plan.start, plan.end - plan.origin)
+
+        def on_epoch(report: EpochReport, number: int = plan.number) -> None:
+            if progress is not None:
+                progress(BacktestProgress(fold=number, folds=len(plans), epoch=report))
+
+        model = LSTMForecaster(fold_config).fit(fold_frame, freq=freq, progress=on_epoch, stop_event=stop_event)
+        if model.history_.stopped_by_user:
+            stopped = True  # a half-trained fold would understate the LSTM: drop it
+            break
+        evaluation = evaluate(model, season=season)
+        labels = evaluation.labels
+        prepared = model.prepared_
+        result = FoldResult(fold=plan, train_start=str(prepared.index[0]), test_start=str(prepared.index[prepared.val_end]),
+                            test_end=str(prepared.index[-1]), metrics=evaluation.metrics, scaler=prepared.scaler,
+                            epochs_run=model.history_.epochs_run, seconds=model.history_.seconds,
+                            test_points=int(evaluation.actual.size))
+        results.append(result)
+        if progress is not None:
+            progress(BacktestProgress(fold=plan.number, folds=len(plans), result=result))
+
+    notes = []
+    if horizon > 1:
+        notes.append(f"Each fold scores {plans[0].end - plans[0].origin - horizon + 1} forecasts of {horizon} steps "
+                     "whose targets all lie inside the fold's test window.")
+    return BacktestResult(mode=mode, folds=results, planned=len(plans), step=plans[0].end - plans[0].origin,
+                          initial=plans[0].origin - plans[0].start, labels=labels, stopped=stopped,
+                          seconds=time.perf_counter() - started, notes=notes)

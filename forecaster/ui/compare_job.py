@@ -1,0 +1,102 @@
+"""Compare cells: train the same settings with lstm, gru and peephole, one after another in one thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from forecaster.config import CELLS, ForecasterConfig
+from forecaster.ui.jobs import RUNNING_STATES, TrainingJob
+
+CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
+
+
+@dataclass
+class CompareJob:
+    """One background thread running a TrainingJob per cell in turn; stoppable between and within fits."""
+
+    config: ForecasterConfig
+    dataset: Any  # forecaster.datasets.Dataset
+    cells: tuple[str, ...] = CELLS
+    status: str = "queued"  # queued -> running -> done | stopped | failed
+    runs: dict = field(default_factory=dict)  # cell -> TrainingJob (finished or running)
+    current: str | None = None
+    error: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def start(self) -> "CompareJob":
+        self.started = time.time()
+        self.status = "running"
+        self.thread = threading.Thread(target=self._run, name="compare-cells", daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            for cell in self.cells:
+                if self.stop_event.is_set():
+                    break
+                run = TrainingJob(config=self.config.replace(model={"cell": cell}), dataset=self.dataset,
+                                  label=f"compare-{cell}", stop_event=self.stop_event)
+                run.started, run.status = time.time(), "running"
+                self.runs[cell], self.current = run, cell
+                run._run()  # in this thread: the three fits run one after another, never side by side
+                if run.status == "failed":
+                    self.error, self.status = f"{CELL_LABELS.get(cell, cell)}: {run.error}", "failed"
+                    return
+            self.status = "stopped" if self.stop_event.is_set() else "done"
+        except Exception as error:  # a bug of ours: keep the session alive and say so
+            self.error, self.status = f"Comparing cells failed unexpectedly ({type(error).__name__}: {error}).", "failed"
+        finally:
+            self.current = None
+            self.finished = time.time()
+
+    def stop(self) -> None:
+        """End the running fit after its current batch (its best weights are kept) and skip the rest."""
+        self.stop_event.set()
+
+    @property
+    def running(self) -> bool:
+        return self.status in RUNNING_STATES
+
+    @property
+    def progress(self) -> float:
+        """Share of the work done, counting the running fit's epochs."""
+        done = 0.0
+        for run in self.runs.values():
+            if not run.running:
+                done += 1.0
+            elif run.latest is not None:
+                done += run.latest.epoch / run.config.train.epochs
+        return min(1.0, done / max(1, len(self.cells)))
+
+    @property
+    def elapsed_text(self) -> str:
+        seconds = (self.finished or time.time()) - self.started if self.started else 0.0
+        return f"{seconds:.0f}s elapsed"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+    def table(self) -> pd.DataFrame:
+        """One row per finished cell: test MAE, RMSE, skill vs naive, epochs and training seconds."""
+        rows = []
+        for cell, run in self.runs.items():
+            if run.running or run.model is None or run.evaluation is None:
+                continue
+            metrics, history = run.evaluation.metrics, run.model.history_
+            rows.append({"Cell": CELL_LABELS.get(cell, cell), "MAE": metrics["lstm"]["mae"],
+                         "RMSE": metrics["lstm"]["rmse"], "Skill vs naive": run.evaluation.skill,
+                         "Epochs": history.epochs_run, "Seconds": round(history.seconds, 2),
+                         "Naive MAE": metrics["naive"]["mae"]})
+        columns = ["Cell", "MAE", "RMSE", "Skill vs naive", "Epochs", "Seconds", "Naive MAE"]
+        return pd.DataFrame(rows, columns=columns).set_index("Cell")
