@@ -29,7 +29,7 @@ def home() -> None:
         dataset = state.cached_sample(state.DEFAULT_SAMPLE)
         selection = state.Selection(dataset=dataset, target=dataset.target, features=tuple(dataset.features))
         state.set_selection(selection)
-        config = default_config(dataset.freq, len(dataset.frame), dataset.target).replace(
+        config = default_config(dataset.freq, len(dataset.frame), dataset.target, selection.features).replace(
             model={"layers": 1, "units": 32}, train={"epochs": 40, "patience": 6, "batch_size": 64})
         widgets.start_job(config, selection, label="quick start")
         st.rerun()

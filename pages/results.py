@@ -55,15 +55,14 @@ def interval_report_for(model, evaluation, prepared, levels: tuple[float, ...]):
     return cached[1]
 
 
-def coverage_style(row) -> list[str]:
+def coverage_colours(coverage: pd.Series, nominal: pd.Series) -> list[str]:
     """Green when coverage is within 5 points of the nominal level, red when far below, amber when far above."""
-    styles = [""] * len(row)
-    coverage, nominal = row["_coverage"], row["_nominal"]
-    if coverage == coverage:  # not NaN
-        gap = coverage - nominal
-        colour = "#e3f4e1" if abs(gap) <= 0.05 else ("#fbe3e1" if gap < 0 else "#fdf1d8")
-        styles[list(row.index).index("Coverage on test")] = f"background-color: {colour}"
-    return styles
+    colours = []
+    for value, level in zip(coverage, nominal):
+        gap = value - level
+        colours.append("" if value != value else  # NaN: the method is unavailable
+                       f"background-color: {'#e3f4e1' if abs(gap) <= 0.05 else '#fbe3e1' if gap < 0 else '#fdf1d8'}")
+    return colours
 
 
 def interval_section(model, evaluation, prepared, step: int) -> None:
@@ -82,15 +81,16 @@ def interval_section(model, evaluation, prepared, step: int) -> None:
         return
     report = interval_report_for(model, evaluation, prepared, tuple(sorted(chosen)))
     frame = report.frame()
-    shown = frame.assign(_coverage=frame["coverage"], _nominal=frame["nominal"])
+    shown = frame.copy()
     shown["Method"] = shown["method"]
     shown["Nominal level"] = shown["nominal"].map(lambda v: f"{v:.0%}")
     shown["Coverage on test"] = shown["coverage"].map(lambda v: "unavailable" if v != v else f"{v:.1%}")
     unit = f" ({evaluation.unit})" if evaluation.unit else ""
     shown[f"Mean width{unit}"] = shown["width"].map(lambda v: "—" if v != v else f"{v:,.3f}")
     columns = ["Method", "Nominal level", "Coverage on test", f"Mean width{unit}"]
-    styled = (shown[columns + ["_coverage", "_nominal"]].style.apply(coverage_style, axis=1)
-              .hide(axis="index").hide(subset=["_coverage", "_nominal"], axis="columns"))
+    # Colours come from the numbers, not from extra columns: Streamlit draws hidden Styler columns anyway.
+    colours = coverage_colours(frame["coverage"], frame["nominal"])
+    styled = shown[columns].style.apply(lambda _: colours, subset=["Coverage on test"], axis=0).hide(axis="index")
     st.table(styled)
     for note in report.notes:
         st.caption(note)
