@@ -21,90 +21,39 @@ def judgement(model, evaluation, trained_on) -> dict | None:
     """Diebold–Mariano tests and Ljung–Box for this model, computed once per model and evaluation."""
     from forecaster.diagnostics import compare_with_baselines, residual_diagnostics
 
-    key = (id(model), id(evaluation))
-    cached = st.session_state.get("judgement")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    prepared = getattr(model, "prepared_", None)
-    try:
-        if prepared is None:
-            dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
-            prepared = model.prepare(dataset)
-    except DataError as error:  # data that no longer fits the model
-        st.caption(f"Intervals and significance tests are not available: {error}")
-        st.session_state["judgement"] = (key, None)
+    def compute() -> dict | None:
+        prepared = getattr(model, "prepared_", None)
+        try:
+            if prepared is None:
+                dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
+                prepared = model.prepare(dataset)
+        except DataError as error:  # data that no longer fits the model
+            return {"error": str(error)}
+        judged = {"prepared": prepared, "dm": {}, "ljung_box": None}
+        try:  # a very short test part has too few points for these tests; the rest still stands
+            judged["dm"] = compare_with_baselines(evaluation)
+            judged["ljung_box"] = residual_diagnostics(evaluation)
+        except DataError:
+            pass
+        return judged
+
+    judged = state.per_model("judgement", (model, evaluation), compute)
+    if "error" in judged:
+        st.caption(f"Intervals and significance tests are not available: {judged['error']}")
         return None
-    judged = {"prepared": prepared, "dm": {}, "ljung_box": None}
-    try:  # a very short test part has too few points for these tests; the rest still stands
-        judged["dm"] = compare_with_baselines(evaluation)
-        judged["ljung_box"] = residual_diagnostics(evaluation)
-    except DataError:
-        pass
-    st.session_state["judgement"] = (key, judged)
     return judged
 
 
 def interval_report_for(model, evaluation, prepared, levels: tuple[float, ...]):
     from forecaster.intervals import interval_report
 
-    key = (id(model), id(evaluation), levels)
-    cached = st.session_state.get("interval_report")
-    if cached is None or cached[0] != key:
-        cached = (key, interval_report(model, prepared, levels))
-        st.session_state["interval_report"] = cached
-    return cached[1]
-
-
-def coverage_colours(coverage: pd.Series, nominal: pd.Series) -> list[str]:
-    """Green when coverage is within 5 points of the nominal level, red when far below, amber when far above."""
-    colours = []
-    for value, level in zip(coverage, nominal):
-        gap = value - level
-        colours.append("" if value != value else  # NaN: the method is unavailable
-                       f"background-color: {'#e3f4e1' if abs(gap) <= 0.05 else '#fbe3e1' if gap < 0 else '#fdf1d8'}")
-    return colours
-
-
-def interval_section(model, evaluation, prepared, step: int) -> None:
-    from forecaster.intervals import level_suffix
-
-    st.subheader("Prediction intervals")
-    st.caption("How wrong might a forecast be? **Conformal** bands come from the LSTM's errors on the validation "
-               "part, one width per step ahead. **Monte Carlo dropout** runs the network many times with dropout "
-               "left on; it sees only the model's own uncertainty, not the noise in the data, so it is often too "
-               "narrow. Coverage is the share of test values that fell inside: a band to trust covers about its "
-               "nominal level.")
-    chosen = remembered(st.multiselect, "Interval levels", "interval_levels", [0.8, 0.95], options=LEVEL_OPTIONS,
-                        format_func=lambda v: f"{v:.0%}")
-    if not chosen:
-        st.caption("Pick at least one level to see bands.")
-        return
-    report = interval_report_for(model, evaluation, prepared, tuple(sorted(chosen)))
-    frame = report.frame()
-    shown = frame.copy()
-    shown["Method"] = shown["method"]
-    shown["Nominal level"] = shown["nominal"].map(lambda v: f"{v:.0%}")
-    shown["Coverage on test"] = shown["coverage"].map(lambda v: "unavailable" if v != v else f"{v:.1%}")
-    unit = f" ({evaluation.unit})" if evaluation.unit else ""
-    shown[f"Mean width{unit}"] = shown["width"].map(lambda v: "—" if v != v else f"{v:,.3f}")
-    columns = ["Method", "Nominal level", "Coverage on test", f"Mean width{unit}"]
-    # Colours come from the numbers, not from extra columns: Streamlit draws hidden Styler columns anyway.
-    colours = coverage_colours(frame["coverage"], frame["nominal"])
-    styled = shown[columns].style.apply(lambda _: colours, subset=["Coverage on test"], axis=0).hide(axis="index")
-    st.table(styled)
-    for note in report.notes:
-        st.caption(note)
-    index = evaluation.index[evaluation.origins + step]
-    bands = {f"{level_suffix(level)}% band": (lower[:, step - 1], upper[:, step - 1])
-             for level, (lower, upper) in report.bands["conformal"].items()}
-    st.plotly_chart(interval_figure(index, report.actual[:, step - 1], report.point[:, step - 1], bands,
-                                    evaluation.unit, title=f"Test forecasts with conformal bands ({step} step"
-                                                           f"{'s' if step > 1 else ''} ahead)"), width="stretch")
+    return state.per_model("interval_report", (model, evaluation), lambda: interval_report(model, prepared, levels),
+                           key=levels)
 
 
 def backtest_job(model):
     entry = st.session_state.get("backtest_job")
-    return entry[1] if entry is not None and entry[0] == id(model) else None
+    return entry[1] if entry is not None and entry[0] is model else None  # the object: an id() can be reused
 
 
 @st.fragment(run_every=1.0)
@@ -147,7 +96,7 @@ def backtest_section(model, trained_on) -> None:
         dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
         config = model.config.replace(train={"epochs": int(epochs)})
         job = BacktestJob(config=config, dataset=dataset, folds=int(folds), mode=mode).start()
-        st.session_state["backtest_job"] = (id(model), job)
+        st.session_state["backtest_job"] = (model, job)
         running = True
     if running:
         backtest_progress(model)

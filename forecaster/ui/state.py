@@ -90,6 +90,20 @@ def forget(*names: str) -> None:
         st.session_state.pop(f"_w_{name}", None)
 
 
+def per_model(name: str, objects: tuple, compute: Callable[[], Any], key: Any = None) -> Any:
+    """A value computed once for these objects and this key, kept in the session.
+
+    Objects are compared by identity, not id(): a new model may reuse a freed model's id.
+    """
+    cached = st.session_state.get(name)
+    if (cached is not None and len(cached[0]) == len(objects) and all(a is b for a, b in zip(cached[0], objects))
+            and cached[1] == key):
+        return cached[2]
+    value = compute()
+    st.session_state[name] = (objects, key, value)
+    return value
+
+
 def current_job():
     """The session's latest training job, or None."""
     return st.session_state.get("job")
