@@ -51,6 +51,53 @@ def interval_report_for(model, evaluation, prepared, levels: tuple[float, ...]):
                            key=levels)
 
 
+def coverage_colours(coverage: pd.Series, nominal: pd.Series) -> list[str]:
+    """Green when coverage is within 5 points of the nominal level, red when far below, amber when far above."""
+    colours = []
+    for value, level in zip(coverage, nominal):
+        gap = value - level
+        colours.append("" if value != value else  # NaN: the method is unavailable
+                       f"background-color: {'#e3f4e1' if abs(gap) <= 0.05 else '#fbe3e1' if gap < 0 else '#fdf1d8'}")
+    return colours
+
+
+def interval_section(model, evaluation, prepared, step: int) -> None:
+    from forecaster.intervals import level_suffix
+
+    st.subheader("Prediction intervals")
+    st.caption("How wrong might a forecast be? **Conformal** bands come from the LSTM's errors on the validation "
+               "part, one width per step ahead. **Monte Carlo dropout** runs the network many times with dropout "
+               "left on; it sees only the model's own uncertainty, not the noise in the data, so it is often too "
+               "narrow. Coverage is the share of test values that fell inside: a band to trust covers about its "
+               "nominal level.")
+    chosen = remembered(st.multiselect, "Interval levels", "interval_levels", [0.8, 0.95], options=LEVEL_OPTIONS,
+                        format_func=lambda v: f"{v:.0%}")
+    if not chosen:
+        st.caption("Pick at least one level to see bands.")
+        return
+    report = interval_report_for(model, evaluation, prepared, tuple(sorted(chosen)))
+    frame = report.frame()
+    shown = frame.copy()
+    shown["Method"] = shown["method"]
+    shown["Nominal level"] = shown["nominal"].map(lambda v: f"{v:.0%}")
+    shown["Coverage on test"] = shown["coverage"].map(lambda v: "unavailable" if v != v else f"{v:.1%}")
+    unit = f" ({evaluation.unit})" if evaluation.unit else ""
+    shown[f"Mean width{unit}"] = shown["width"].map(lambda v: "—" if v != v else f"{v:,.3f}")
+    columns = ["Method", "Nominal level", "Coverage on test", f"Mean width{unit}"]
+    # Colours come from the numbers, not from extra columns: Streamlit draws hidden Styler columns anyway.
+    colours = coverage_colours(frame["coverage"], frame["nominal"])
+    styled = shown[columns].style.apply(lambda _: colours, subset=["Coverage on test"], axis=0).hide(axis="index")
+    st.table(styled)
+    for note in report.notes:
+        st.caption(note)
+    index = evaluation.index[evaluation.origins + step]
+    bands = {f"{level_suffix(level)}% band": (lower[:, step - 1], upper[:, step - 1])
+             for level, (lower, upper) in report.bands["conformal"].items()}
+    st.plotly_chart(interval_figure(index, report.actual[:, step - 1], report.point[:, step - 1], bands,
+                                    evaluation.unit, title=f"Test forecasts with conformal bands ({step} step"
+                                                           f"{'s' if step > 1 else ''} ahead)"), width="stretch")
+
+
 def backtest_job(model):
     entry = st.session_state.get("backtest_job")
     return entry[1] if entry is not None and entry[0] is model else None  # the object: an id() can be reused
