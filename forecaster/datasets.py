@@ -30,6 +30,7 @@ MAX_BYTES = 200 * 1024 * 1024
 
 PRICE_FIELDS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo", "3mo")  # yfinance's list
+TICKER_TIMEOUT_S = 10  # seconds a Yahoo request may take before it counts as unreachable (then: cache or message)
 CACHE_FRESH_SECONDS = 12 * 3600  # a download younger than this is reused without asking Yahoo again
 
 
@@ -237,7 +238,7 @@ def _yahoo_download(symbol: str, *, start: str | None, end: str | None, interval
     import yfinance  # imported here: slow to import and only needed for live tickers
 
     return yfinance.download(symbol, start=start, end=end, interval=interval, progress=False,
-                             auto_adjust=False, threads=False)
+                             auto_adjust=False, threads=False, timeout=TICKER_TIMEOUT_S)
 
 
 def _check_ticker_args(symbol: str, start, end, interval: str, price_field: str) -> tuple[str, str | None, str | None, str]:

@@ -10,6 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based fuzzing: a quick profile for every run of the suite, a long one run by hand:
+#   HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_datasets.py tests/test_hostile.py -k "input"
+FUZZ_EXAMPLES = {"quick": 100, "long": 5000}
+for _name, _examples in FUZZ_EXAMPLES.items():
+    settings.register_profile(_name, max_examples=_examples, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 _saved_home: str | None = None
 _test_home: str | None = None

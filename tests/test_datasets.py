@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from forecaster import datasets
@@ -219,7 +219,6 @@ def test_missing_path_and_limits(tmp_path, monkeypatch):
         read_csv(long.encode())
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=400), st.text(max_size=300).map(lambda s: s.encode("utf-8"))))
 def test_any_input_gives_a_dataset_or_a_data_error(raw):
     try:
@@ -233,7 +232,6 @@ _CSV_CELL = st.one_of(st.sampled_from(["2024-01-01", "01.02.2024", "1/2/2024", "
                       st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=True).map(str), st.text(max_size=6))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([",", ";", "\t", "|"]),
        st.lists(st.lists(_CSV_CELL, min_size=1, max_size=4), min_size=1, max_size=8))
 def test_csv_like_input_gives_a_dataset_or_a_data_error(delimiter, rows):

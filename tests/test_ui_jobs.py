@@ -156,3 +156,68 @@ def test_a_run_counts_itself_in_and_out_of_the_cpu_share(dataset):
     job.stop()
     assert job.wait(30)
     assert active_runs() == before
+
+
+def test_job_ends_and_lets_go_when_its_browser_session_is_gone(dataset, thread_errors, caplog):
+    """A closed tab: alive() turns False, the run stops at the next epoch and drops its model and data."""
+    calls = []
+
+    def alive() -> bool:
+        calls.append(time.monotonic())
+        return len(calls) < 2  # open for the first epoch, gone from the second on
+
+    with caplog.at_level("INFO", logger="forecaster"):
+        job = TrainingJob(config=tiny(epochs=500, patience=0), dataset=dataset, label="syn", alive=alive).start()
+        began = time.monotonic()
+        finished(job)
+    assert time.monotonic() - began < 30
+    assert job.status == "stopped" and job.orphaned and job.error is None
+    assert job.model is None and job.evaluation is None and job.dataset is None and job.reports == []
+    assert len(calls) == 2  # not asked again once the stop was requested
+    assert "training stopped: browser session ended" in caplog.text
+    assert thread_errors == []
+
+
+def test_job_keeps_going_when_the_session_check_itself_fails(dataset, thread_errors):
+    def broken() -> bool:
+        raise RuntimeError("runtime gone")
+
+    job = finished(TrainingJob(config=tiny(epochs=2), dataset=dataset, label="syn", alive=broken).start())
+    assert job.status == "done" and job.model is not None and not job.orphaned
+
+
+def test_session_watch_allows_a_short_reconnect_then_reports_the_session_gone(monkeypatch):
+    """The watch asks Streamlit's runtime; a session inactive longer than the grace counts as gone."""
+    from types import SimpleNamespace
+
+    import streamlit.runtime as runtime
+    import streamlit.runtime.scriptrunner as scriptrunner
+
+    from forecaster.ui import widgets
+
+    active = {"abc": True}
+    fake = SimpleNamespace(is_active_session=lambda session_id: active.get(session_id, False))
+    monkeypatch.setattr(runtime, "exists", lambda: True)
+    monkeypatch.setattr(runtime, "get_instance", lambda: fake)
+    monkeypatch.setattr(scriptrunner, "get_script_run_ctx", lambda: SimpleNamespace(session_id="abc"))
+    clock = [100.0]
+    monkeypatch.setattr(widgets.time, "monotonic", lambda: clock[0])
+    alive = widgets.session_watch(grace=5)
+    assert alive is not None and alive()
+    active["abc"] = False  # the websocket dropped
+    assert alive()
+    clock[0] += 3
+    assert alive()  # still within the grace
+    active["abc"] = True  # it came back: the count starts over
+    assert alive()
+    active["abc"] = False
+    clock[0] += 1
+    assert alive()
+    clock[0] += 6
+    assert not alive()
+
+
+def test_session_watch_is_off_outside_a_served_app():
+    from forecaster.ui import widgets
+
+    assert widgets.session_watch() is None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ForecasterError
+
+log = logging.getLogger(__name__)
 
 # Statuses a job moves through: queued -> running -> done | stopped | failed.
 RUNNING_STATES = ("queued", "running")
@@ -48,6 +51,21 @@ class TrainingJob:
     finished: float = 0.0
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    # Asked once per epoch: False once the browser session that started the job is gone (tab closed).
+    # None (tests, the CLI) means nobody is watching, so the job only ends by itself or by stop().
+    alive: Callable[[], bool] | None = None
+    orphaned: bool = False  # ended because its session went away; model and data were let go
+
+    def _progress(self, report) -> None:
+        self.reports.append(report)
+        if self.alive is not None and not self.stop_event.is_set():
+            try:
+                gone = not self.alive()
+            except Exception:  # a check that fails must not end a user's run
+                gone = False
+            if gone:
+                self.orphaned = True
+                self.stop_event.set()
 
     def start(self) -> "TrainingJob":
         self.started = time.time()
@@ -62,8 +80,14 @@ class TrainingJob:
 
         _share_threads(+1)
         try:
-            model = LSTMForecaster(self.config).fit(self.dataset, progress=self.reports.append,
+            model = LSTMForecaster(self.config).fit(self.dataset, progress=self._progress,
                                                     stop_event=self.stop_event)
+            if self.orphaned:  # nobody will look at it: skip the evaluation and free the memory now
+                del model
+                self._release()
+                self.status = "stopped"
+                log.info("training stopped: browser session ended (%s)", self.label or "run")
+                return
             self.evaluation = evaluate(model, unit=getattr(self.dataset, "unit", ""))
             self.model = model
             self.status = "stopped" if model.history_.stopped_by_user else "done"
@@ -73,8 +97,15 @@ class TrainingJob:
             self.error = f"Training failed unexpectedly ({type(error).__name__}: {error}); try other settings."
             self.status = "failed"
         finally:
+            if self.orphaned:
+                self._release()
             self.finished = time.time()
             _share_threads(-1)
+
+    def _release(self) -> None:
+        """Drop the model, data and curves so an abandoned session's memory can be reclaimed."""
+        self.model = self.evaluation = self.dataset = None
+        self.reports = []
 
     def stop(self) -> None:
         """Ask the loop to end after the current batch; the best weights so far are kept."""

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
+from typing import Callable
 
 import pandas as pd
 import streamlit as st
 
 from forecaster.metrics import LOWER_IS_BETTER, METRIC_LABELS
+
+# The library logs through "forecaster.*"; in the served app those lines go to the server's output.
+_log = logging.getLogger("forecaster")
+if not _log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
 
 HELP = {
     "MAE": "Mean absolute error, in the series' units: the typical size of a miss.",
@@ -74,6 +85,38 @@ def metric_label(metric_key: str) -> str:
     return METRIC_LABELS.get(metric_key, metric_key)
 
 
+SESSION_GONE_GRACE_S = 5.0  # a dropped connection may come back (same session) within this; a closed tab does not
+
+
+def session_watch(grace: float = SESSION_GONE_GRACE_S) -> Callable[[], bool] | None:
+    """A thread-safe callable telling whether this browser session is still open; None outside a served app.
+
+    Streamlit has no public "session ended" callback: the runtime is asked whether the session id is still
+    active, and the session counts as gone once it has been inactive for `grace` seconds in a row.
+    """
+    try:
+        from streamlit import runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None or not runtime.exists():
+            return None
+        instance, session_id = runtime.get_instance(), ctx.session_id
+    except Exception:  # Streamlit internals moved: keep training, just without the watch
+        return None
+    inactive_since: list[float] = []
+
+    def alive() -> bool:
+        if instance.is_active_session(session_id):
+            inactive_since.clear()
+            return True
+        if not inactive_since:
+            inactive_since.append(time.monotonic())
+        return time.monotonic() - inactive_since[0] < grace
+
+    return alive
+
+
 def start_job(config, selection, label: str = "") -> None:
     """Start training in the background for this session (one run at a time)."""
     from forecaster.ui.jobs import TrainingJob
@@ -84,7 +127,8 @@ def start_job(config, selection, label: str = "") -> None:
         st.warning("A training run is already in progress in this session; stop it first or wait for it.")
         return
     st.session_state["job_selection"] = selection
-    st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label).start()
+    st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label,
+                                          alive=session_watch()).start()
 
 
 def _progress(job) -> None:
@@ -140,6 +184,9 @@ def job_outcome() -> None:
     collect_finished_job()
     if job.status == "failed":
         st.error(job.error)
+    elif job.status == "stopped" and getattr(job, "orphaned", False):
+        st.warning("Training was stopped because this page lost its connection to the server for a while; "
+                   "your earlier model and data are unchanged. Press Train to run it again.")
     elif job.status == "stopped":
         epochs = job.model.history_.epochs_run if job.model is not None else 0
         st.warning(f"Training was stopped after {epochs} epochs; the best weights so far were kept.")
