@@ -31,8 +31,8 @@ def home() -> None:
         state.set_selection(selection)
         config = default_config(dataset.freq, len(dataset.frame), dataset.target, selection.features).replace(
             model={"layers": 1, "units": 32}, train={"epochs": 40, "patience": 6, "batch_size": 64})
-        widgets.start_job(config, selection, label="quick start")
-        st.rerun()
+        if widgets.start_job(config, selection, label="quick start"):
+            st.rerun()
 
     job = state.current_job()
     if job is not None and job.running:

@@ -102,8 +102,8 @@ if left.button("Train", type="primary", disabled=running, help="Train in the bac
         st.error(str(error))
     else:
         right.caption(f"{len(prepared.train_origins):,} training and {len(prepared.val_origins):,} validation windows.")
-        widgets.start_job(config, selection, label=dataset.name)
-        st.rerun()
+        if widgets.start_job(config, selection, label=dataset.name):
+            st.rerun()
 if right.button("Reset to defaults", help="Settings suited to this dataset."):
     state.forget(*SETTINGS)
     st.rerun()

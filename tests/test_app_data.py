@@ -285,7 +285,7 @@ def test_header_only_csv_as_first_upload_keeps_the_sample(at):
 def test_visiting_data_keeps_the_quick_start_selection(at, monkeypatch):
     from forecaster.ui import widgets
 
-    monkeypatch.setattr(widgets, "start_job", lambda config, selection, label="": None)  # no training needed
+    monkeypatch.setattr(widgets, "start_job", lambda config, selection, label="": False)  # no training needed
     at.radio(key="_w_sample_group").set_value("Stocks").run()
     at.selectbox(key="_w_sample_Stocks").set_value("sp500").run()
     assert source_of(at) == "sample:sp500"

@@ -30,7 +30,7 @@ def tiny_jobs(monkeypatch: pytest.MonkeyPatch) -> list:
 
     def start_tiny(config, selection, label=""):
         asked.append(config)
-        real_start_job(config.replace(model={"units": 8}, train={"epochs": 2}), selection, label)
+        return real_start_job(config.replace(model={"units": 8}, train={"epochs": 2}), selection, label)
 
     monkeypatch.setattr(widgets, "start_job", start_tiny)
     return asked
@@ -121,7 +121,7 @@ def test_failed_quick_start_shows_the_reason(at, monkeypatch):
     real_start_job = widgets.start_job
 
     def start_impossible(config, selection, label=""):  # Seattle's maxima go below 0 °C: no log returns
-        real_start_job(config.replace(data={"transform": "logret"}), selection, label)
+        return real_start_job(config.replace(data={"transform": "logret"}), selection, label)
 
     monkeypatch.setattr(widgets, "start_job", start_impossible)
     at.run()
@@ -157,3 +157,15 @@ def test_stopped_job_shows_a_warning_and_its_model(at, synthetic_series):
         "Training was stopped after 0 epochs; the best weights so far were kept."]
     assert len(at.dataframe) == 1  # the stopped model is still judged
     assert at.session_state["result"][0] is job.model
+
+
+def test_quick_start_waits_while_a_cell_comparison_runs(at):
+    class RunningComparison:  # only what start_job looks at
+        running = True
+
+    at.session_state["compare_job"] = RunningComparison()
+    at.run()
+    quick_start_button(at).click().run()
+    assert not at.exception
+    assert "job" not in at.session_state  # one run at a time per session
+    assert any("already in progress" in w.value for w in at.warning)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,33 +9,23 @@ from typing import Any
 import pandas as pd
 
 from forecaster.config import CELLS, ForecasterConfig
-from forecaster.ui.jobs import RUNNING_STATES, TrainingJob
+from forecaster.ui.jobs import BackgroundJob, TrainingJob
 
 CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
 
 
 @dataclass
-class CompareJob:
+class CompareJob(BackgroundJob):
     """One background thread running a TrainingJob per cell in turn; stoppable between and within fits."""
 
     config: ForecasterConfig
     dataset: Any  # forecaster.datasets.Dataset
     cells: tuple[str, ...] = CELLS
-    status: str = "queued"  # queued -> running -> done | stopped | failed
     runs: dict = field(default_factory=dict)  # cell -> TrainingJob (finished or running)
     current: str | None = None
-    error: str | None = None
-    started: float = 0.0
-    finished: float = 0.0
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
 
-    def start(self) -> "CompareJob":
-        self.started = time.time()
-        self.status = "running"
-        self.thread = threading.Thread(target=self._run, name="compare-cells", daemon=True)
-        self.thread.start()
-        return self
+    def _thread_name(self) -> str:
+        return "compare-cells"
 
     def _run(self) -> None:
         try:
@@ -58,14 +47,6 @@ class CompareJob:
             self.current = None
             self.finished = time.time()
 
-    def stop(self) -> None:
-        """End the running fit after its current batch (its best weights are kept) and skip the rest."""
-        self.stop_event.set()
-
-    @property
-    def running(self) -> bool:
-        return self.status in RUNNING_STATES
-
     @property
     def progress(self) -> float:
         """Share of the work done, counting the running fit's epochs."""
@@ -79,13 +60,7 @@ class CompareJob:
 
     @property
     def elapsed_text(self) -> str:
-        seconds = (self.finished or time.time()) - self.started if self.started else 0.0
-        return f"{seconds:.0f}s elapsed"
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return not self.running
+        return f"{self.elapsed:.0f}s elapsed"
 
     def table(self) -> pd.DataFrame:
         """One row per finished cell: test MAE, RMSE, skill vs naive, epochs and training seconds."""

@@ -35,22 +35,59 @@ def active_runs() -> int:
     return _active_runs
 
 
-@dataclass
-class TrainingJob:
-    """One training run of one session: its thread, stop flag, progress and outcome."""
+@dataclass(kw_only=True)
+class BackgroundJob:
+    """What every background job of a session shares: its thread, stop flag, status and timings."""
 
-    config: ForecasterConfig
-    dataset: Any  # forecaster.datasets.Dataset
-    label: str = ""
-    status: str = "queued"
-    reports: list = field(default_factory=list)  # EpochReport per finished epoch (appends are atomic)
-    model: Any = None
-    evaluation: Any = None
+    status: str = "queued"  # queued -> running -> done | stopped | failed
     error: str | None = None
     started: float = 0.0
     finished: float = 0.0
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+
+    def start(self):
+        self.started = time.time()
+        self.status = "running"
+        self.thread = threading.Thread(target=self._run, name=self._thread_name(), daemon=True)
+        self.thread.start()
+        return self
+
+    def _thread_name(self) -> str:
+        return type(self).__name__
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Ask the work to end soon; what is finished (best weights, folds) is kept."""
+        self.stop_event.set()
+
+    @property
+    def running(self) -> bool:
+        return self.status in RUNNING_STATES
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.time()) - self.started if self.started else 0.0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests and the CLI); True if it has."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+
+@dataclass
+class TrainingJob(BackgroundJob):
+    """One training run of one session: its thread, stop flag, progress and outcome."""
+
+    config: ForecasterConfig
+    dataset: Any  # forecaster.datasets.Dataset
+    label: str = ""
+    reports: list = field(default_factory=list)  # EpochReport per finished epoch (appends are atomic)
+    model: Any = None
+    evaluation: Any = None
     # Asked once per epoch: False once the browser session that started the job is gone (tab closed).
     # None (tests, the CLI) means nobody is watching, so the job only ends by itself or by stop().
     alive: Callable[[], bool] | None = None
@@ -67,12 +104,8 @@ class TrainingJob:
                 self.orphaned = True
                 self.stop_event.set()
 
-    def start(self) -> "TrainingJob":
-        self.started = time.time()
-        self.status = "running"
-        self.thread = threading.Thread(target=self._run, name=f"train-{self.label}", daemon=True)
-        self.thread.start()
-        return self
+    def _thread_name(self) -> str:
+        return f"train-{self.label}"
 
     def _run(self) -> None:
         from forecaster.evaluation import evaluate
@@ -107,24 +140,6 @@ class TrainingJob:
         self.model = self.evaluation = self.dataset = None
         self.reports = []
 
-    def stop(self) -> None:
-        """Ask the loop to end after the current batch; the best weights so far are kept."""
-        self.stop_event.set()
-
-    @property
-    def running(self) -> bool:
-        return self.status in RUNNING_STATES
-
     @property
     def latest(self):
         return self.reports[-1] if self.reports else None
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.time()) - self.started if self.started else 0.0
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the thread ends (tests and the CLI); True if it has."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return not self.running

@@ -117,18 +117,19 @@ def session_watch(grace: float = SESSION_GONE_GRACE_S) -> Callable[[], bool] | N
     return alive
 
 
-def start_job(config, selection, label: str = "") -> None:
-    """Start training in the background for this session (one run at a time)."""
+def start_job(config, selection, label: str = "") -> bool:
+    """Start training in the background for this session (one run at a time); False if one is running."""
     from forecaster.ui.jobs import TrainingJob
     from forecaster.ui.state import current_job
 
-    running = current_job()
-    if running is not None and running.running:
+    busy = [job for job in (current_job(), st.session_state.get("compare_job")) if job is not None and job.running]
+    if busy:
         st.warning("A training run is already in progress in this session; stop it first or wait for it.")
-        return
+        return False
     st.session_state["job_selection"] = selection
     st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label,
                                           alive=session_watch()).start()
+    return True
 
 
 def _progress(job) -> None:
