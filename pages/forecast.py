@@ -9,35 +9,38 @@ from forecaster.plots import forecast_bands_figure
 from forecaster.ui import state
 from forecaster.ui.state import remembered
 
-MAX_MODEL_UPLOAD_MB = 200
-
 
 def model_bytes(model, calibration=None) -> bytes:
     """The model archive, built once per model and kept in this session only.
 
     The conformal calibration travels with it, so a loaded model can draw its bands without the data.
     """
-    cached = st.session_state.get("model_bytes")
-    if cached is None or cached[0] is not model:
+    def build() -> bytes:
         extra = dict(getattr(model, "extra_", None) or {})
         if calibration is not None:
             extra["conformal"] = calibration.to_dict()
-        cached = (model, model.to_bytes(extra=extra))
-        st.session_state["model_bytes"] = cached
-    return cached[1]
+        return model.to_bytes(extra=extra)
+
+    return state.per_model("model_bytes", (model,), build)
 
 
 def band_calibration(model, trained_on):
-    """Validation residuals for conformal bands: the fit's own, the saved record, or the evaluated data's."""
+    """Validation residuals for conformal bands: the fit's own, the saved record, or the evaluated data's.
+
+    Computed once per model: it runs the network over every validation window.
+    """
     from forecaster.intervals import calibrate, calibration_for
 
-    calibration = calibration_for(model)
-    if calibration is None and trained_on is not None:
-        try:
-            calibration = calibrate(model, model.prepare(trained_on.dataset))
-        except DataError:
-            calibration = None
-    return calibration
+    def compute():
+        calibration = calibration_for(model)
+        if calibration is None and trained_on is not None:
+            try:
+                calibration = calibrate(model, model.prepare(trained_on.dataset))
+            except DataError:
+                calibration = None
+        return calibration
+
+    return state.per_model("band_calibration", (model,), compute)
 
 
 def upload_model() -> None:
@@ -80,8 +83,8 @@ levels = remembered(st.multiselect, "Prediction bands", "forecast_levels", [0.8,
                     options=[0.5, 0.8, 0.9, 0.95, 0.99], format_func=lambda v: f"{v:.0%}",
                     help="Conformal bands from the model's errors on the validation part; the CSV gets "
                          "lower_XX and upper_XX columns.")
-try:
-    forecast = model.forecast(int(steps))
+try:  # recursive past the horizon: one network call per horizon, so kept while the steps stay the same
+    forecast = state.per_model("forecast", (model,), lambda: model.forecast(int(steps)), key=int(steps))
 except (DataError, ConfigError) as error:
     st.error(str(error))
     st.stop()

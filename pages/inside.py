@@ -30,12 +30,7 @@ def _prepared():
     prepared = getattr(model, "prepared_", None)
     if prepared is not None:
         return prepared
-    cache = st.session_state.get("_inside_prepared")
-    if cache is not None and cache[0] is model:
-        return cache[1]
-    prepared = model.prepare(state.selection().dataset)
-    st.session_state["_inside_prepared"] = (model, prepared)
-    return prepared
+    return state.per_model("_inside_prepared", (model,), lambda: model.prepare(state.selection().dataset))
 
 
 def _inspection(origin: int):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from forecaster.config import ForecasterConfig
-from forecaster.errors import ForecasterError
 from forecaster.ui.jobs import BackgroundJob
 
 
@@ -32,20 +30,14 @@ class BacktestJob(BackgroundJob):
         if report.result is not None:
             self.finished_folds.append(report.result)
 
-    def _run(self) -> None:
+    what = "The backtest"
+
+    def _work(self) -> None:
         from forecaster.backtest import backtest
 
-        try:
-            self.result = backtest(self.dataset, self.config, folds=self.folds, mode=self.mode, season=self.season,
-                                   progress=self._progress, stop_event=self.stop_event)
-            self.status = "stopped" if self.result.stopped else "done"
-        except ForecasterError as error:  # the user's data or settings: show the sentence as it is
-            self.error, self.status = str(error), "failed"
-        except Exception as error:  # a bug of ours: say so plainly, keep the session alive
-            self.error = f"The backtest failed unexpectedly ({type(error).__name__}: {error}); try other settings."
-            self.status = "failed"
-        finally:
-            self.finished = time.time()
+        self.result = backtest(self.dataset, self.config, folds=self.folds, mode=self.mode, season=self.season,
+                               progress=self._progress, stop_event=self.stop_event)
+        self.status = "stopped" if self.result.stopped else "done"
 
     @property
     def fraction(self) -> float:

@@ -27,25 +27,24 @@ class CompareJob(BackgroundJob):
     def _thread_name(self) -> str:
         return "compare-cells"
 
-    def _run(self) -> None:
-        try:
-            for cell in self.cells:
-                if self.stop_event.is_set():
-                    break
-                run = TrainingJob(config=self.config.replace(model={"cell": cell}), dataset=self.dataset,
-                                  label=f"compare-{cell}", stop_event=self.stop_event)
-                run.started, run.status = time.time(), "running"
-                self.runs[cell], self.current = run, cell
-                run._run()  # in this thread: the three fits run one after another, never side by side
-                if run.status == "failed":
-                    self.error, self.status = f"{CELL_LABELS.get(cell, cell)}: {run.error}", "failed"
-                    return
-            self.status = "stopped" if self.stop_event.is_set() else "done"
-        except Exception as error:  # a bug of ours: keep the session alive and say so
-            self.error, self.status = f"Comparing cells failed unexpectedly ({type(error).__name__}: {error}).", "failed"
-        finally:
-            self.current = None
-            self.finished = time.time()
+    what = "Comparing cells"
+
+    def _work(self) -> None:
+        for cell in self.cells:
+            if self.stop_event.is_set():
+                break
+            run = TrainingJob(config=self.config.replace(model={"cell": cell}), dataset=self.dataset,
+                              label=f"compare-{cell}", stop_event=self.stop_event)
+            run.started, run.status = time.time(), "running"
+            self.runs[cell], self.current = run, cell
+            run._run()  # in this thread: the three fits run one after another, never side by side
+            if run.status == "failed":
+                self.error, self.status = f"{CELL_LABELS.get(cell, cell)}: {run.error}", "failed"
+                return
+        self.status = "stopped" if self.stop_event.is_set() else "done"
+
+    def _cleanup(self) -> None:
+        self.current = None
 
     @property
     def progress(self) -> float:

@@ -53,11 +53,30 @@ class BackgroundJob:
         self.thread.start()
         return self
 
+    # What the job does, for the message when one of our own bugs ends it ("Training failed unexpectedly").
+    what = "The job"
+
     def _thread_name(self) -> str:
         return type(self).__name__
 
     def _run(self) -> None:
+        """Do the work; a user's mistake fails with its own sentence, a bug of ours with a plain one."""
+        try:
+            self._work()
+        except ForecasterError as error:  # the user's data or settings: show the sentence as it is
+            self.error, self.status = str(error), "failed"
+        except Exception as error:  # a bug of ours: say so plainly, keep the session alive
+            self.error = f"{self.what} failed unexpectedly ({type(error).__name__}: {error}); try other settings."
+            self.status = "failed"
+        finally:
+            self._cleanup()
+            self.finished = time.time()
+
+    def _work(self) -> None:
         raise NotImplementedError
+
+    def _cleanup(self) -> None:
+        """Runs after the work however it ended."""
 
     def stop(self) -> None:
         """Ask the work to end soon; what is finished (best weights, folds) is kept."""
@@ -107,33 +126,26 @@ class TrainingJob(BackgroundJob):
     def _thread_name(self) -> str:
         return f"train-{self.label}"
 
-    def _run(self) -> None:
+    what = "Training"
+
+    def _work(self) -> None:
         from forecaster.evaluation import evaluate
         from forecaster.forecaster import LSTMForecaster
 
         _share_threads(+1)
-        try:
-            model = LSTMForecaster(self.config).fit(self.dataset, progress=self._progress,
-                                                    stop_event=self.stop_event)
-            if self.orphaned:  # nobody will look at it: skip the evaluation and free the memory now
-                del model
-                self._release()
-                self.status = "stopped"
-                log.info("training stopped: browser session ended (%s)", self.label or "run")
-                return
-            self.evaluation = evaluate(model, unit=getattr(self.dataset, "unit", ""))
-            self.model = model
-            self.status = "stopped" if model.history_.stopped_by_user else "done"
-        except ForecasterError as error:  # the user's data or settings: show the sentence as it is
-            self.error, self.status = str(error), "failed"
-        except Exception as error:  # a bug of ours: say so plainly, keep the session alive
-            self.error = f"Training failed unexpectedly ({type(error).__name__}: {error}); try other settings."
-            self.status = "failed"
-        finally:
-            if self.orphaned:
-                self._release()
-            self.finished = time.time()
-            _share_threads(-1)
+        model = LSTMForecaster(self.config).fit(self.dataset, progress=self._progress, stop_event=self.stop_event)
+        if self.orphaned:  # nobody will look at it: skip the evaluation and free the memory now
+            self.status = "stopped"
+            log.info("training stopped: browser session ended (%s)", self.label or "run")
+            return
+        self.evaluation = evaluate(model, unit=getattr(self.dataset, "unit", ""))
+        self.model = model
+        self.status = "stopped" if model.history_.stopped_by_user else "done"
+
+    def _cleanup(self) -> None:
+        if self.orphaned:
+            self._release()
+        _share_threads(-1)
 
     def _release(self) -> None:
         """Drop the model, data and curves so an abandoned session's memory can be reclaimed."""
