@@ -136,7 +136,7 @@ def test_forecast_page_draws_and_exports_bands(synthetic_series):
 def test_downloaded_model_keeps_its_bands(synthetic_series):
     model, evaluation, selection = trained(synthetic_series)
     at = open_page("pages/forecast.py", result=(model, evaluation, selection))
-    payload = at.session_state["model_bytes"][1]
+    payload = at.session_state["model_bytes"][-1]  # per_model keeps (objects, key, value)
     loaded = LSTMForecaster.from_bytes(payload)
     at = open_page("pages/forecast.py", result=(loaded, None, None))
     assert not at.exception
