@@ -23,3 +23,7 @@ class NotFittedError(ForecasterError, RuntimeError):
 
 class ModelFileError(ForecasterError, ValueError):
     """A saved model folder or archive is missing, damaged, tampered with or of another version."""
+
+
+class StoreError(ForecasterError, RuntimeError):
+    """The run store cannot be read or written, or has no such run."""

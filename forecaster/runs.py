@@ -2,18 +2,307 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
+import shutil
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterator
 
-from forecaster.datasets import home
+import numpy as np
+import pandas as pd
+
+from forecaster.datasets import studio_home
+from forecaster.errors import StoreError
 
 STORE_FILE = "runs.sqlite"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction before giving up
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,           -- UTC, ISO 8601
+    label TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '', -- cli, app, compare, ...
+    source TEXT NOT NULL,            -- how to load the data again: sample:NAME, ticker:SYM, a path, upload:NAME
+    dataset TEXT NOT NULL,           -- display name
+    target TEXT NOT NULL,
+    features TEXT NOT NULL,          -- JSON list
+    unit TEXT NOT NULL DEFAULT '',
+    data_start TEXT, data_end TEXT, data_rows INTEGER,
+    data_hash TEXT NOT NULL,         -- sha256 of the target and feature values and their dates
+    config TEXT NOT NULL,            -- JSON ForecasterConfig
+    history TEXT NOT NULL,           -- JSON loss curves and how training ended
+    timings TEXT NOT NULL,           -- JSON seconds
+    metrics TEXT NOT NULL,           -- JSON model -> metric -> value, LSTM and every baseline
+    labels TEXT NOT NULL,            -- JSON model -> display label
+    mae REAL, naive_mae REAL, skill REAL,  -- copies for sorting and filtering
+    predictions TEXT NOT NULL,       -- JSON one-step-ahead test forecasts: dates, actual, each model
+    model_dir TEXT                   -- the saved model folder (owned by the store), NULL if not kept
+);
+CREATE INDEX IF NOT EXISTS runs_dataset ON runs (dataset);
+"""
+SUMMARY_COLUMNS = ("id", "created", "label", "origin", "source", "dataset", "target", "features", "unit",
+                   "data_start", "data_end", "data_rows", "data_hash", "config", "history", "timings", "metrics",
+                   "labels", "mae", "naive_mae", "skill", "model_dir")
+
+TABLE_COLUMNS = ("ID", "Created", "Dataset", "Target", "Label", "Cell", "Layers", "Units", "Dropout", "Window",
+                 "Horizon", "LR", "Batch", "Epochs", "MAE", "Naive MAE", "Skill vs naive", "RMSE", "Train s", "Origin")
 
 
 def default_store_path() -> Path:
     """The studio's one store file: $FORECASTER_HOME/runs.sqlite (Optuna studies live in it too)."""
-    return home() / STORE_FILE
+    return studio_home() / STORE_FILE
 
 
 def storage_url(path: str | Path | None = None) -> str:
     """The SQLAlchemy URL of a store file, as Optuna's storage takes it."""
     return f"sqlite:///{Path(path) if path is not None else default_store_path()}"
+
+
+def data_fingerprint(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> str:
+    """A short content hash of these columns and their dates: equal hashes mean the same data."""
+    digest = hashlib.sha256()
+    digest.update(np.asarray(frame.index.asi8, dtype=np.int64).tobytes())
+    for column in columns:
+        digest.update(str(column).encode())
+        digest.update(np.ascontiguousarray(frame[column].to_numpy(dtype=np.float64)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One recorded training run, as read back from the store."""
+
+    id: int
+    created: str
+    label: str
+    origin: str
+    source: str
+    dataset: str
+    target: str
+    features: tuple[str, ...]
+    unit: str
+    data_start: str | None
+    data_end: str | None
+    data_rows: int | None
+    data_hash: str
+    config: dict
+    history: dict
+    timings: dict
+    metrics: dict  # model name -> metric -> value (None where undefined)
+    labels: dict  # model name -> display label
+    mae: float | None
+    naive_mae: float | None
+    skill: float | None
+    model_dir: str | None
+    predictions: dict | None = field(default=None, repr=False)  # only when asked for (it is the bulky part)
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> "Run":
+        values = dict(row)
+        for name in ("features", "config", "history", "timings", "metrics", "labels", "predictions"):
+            if name in values:
+                values[name] = json.loads(values[name])
+        values["features"] = tuple(values["features"])
+        return cls(**values)
+
+    def summary(self) -> dict[str, Any]:
+        """One flat row for tables: what was trained on what, and how it scored."""
+        model, data, train = self.config["model"], self.config["data"], self.config["train"]
+        return {"ID": self.id, "Created": self.created[:19].replace("T", " "), "Dataset": self.dataset,
+                "Target": self.target, "Label": self.label, "Cell": model["cell"], "Layers": model["layers"],
+                "Units": model["units"], "Dropout": model["dropout"], "Window": data["window"],
+                "Horizon": data["horizon"], "LR": train["lr"], "Batch": train["batch_size"],
+                "Epochs": len(self.history.get("train_loss", [])), "MAE": self.mae, "Naive MAE": self.naive_mae,
+                "Skill vs naive": self.skill, "RMSE": self.metrics.get("lstm", {}).get("rmse"),
+                "Train s": self.timings.get("train_seconds"), "Origin": self.origin}
+
+    def predictions_frame(self) -> pd.DataFrame:
+        """The one-step-ahead test forecasts: actual and each model, indexed by date."""
+        if self.predictions is None:
+            raise StoreError("This run was read without its predictions; read it with RunStore.get(id).")
+        columns = {k: v for k, v in self.predictions.items() if k != "date"}
+        frame = pd.DataFrame(columns, index=pd.DatetimeIndex(pd.to_datetime(self.predictions["date"]), name="date"))
+        return frame.astype(float)
+
+
+class RunStore:
+    """Runs in one SQLite file (WAL mode, safe for several sessions and processes) plus their model folders."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        # Model folders live beside the file, so a store moved or copied keeps its models.
+        self.models_dir = self.path.with_name(f"{self.path.stem}-models")
+
+    # ------------------------------------------------------------ connection
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection: one per operation, so threads and processes never share one."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"The run store {str(self.path)!r} cannot be opened ({error}); "
+                             "check the folder exists and is writable, or pass another --store.") from None
+        connection.row_factory = sqlite3.Row
+        try:
+            self._prepare(connection)
+            if write:
+                connection.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
+            yield connection
+            if write:
+                connection.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise StoreError(f"The run store {str(self.path)!r} is damaged or is not a run store ({error}); "
+                             "move it aside and a new, empty one is made.") from None
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _prepare(connection: sqlite3.Connection) -> None:
+        # WAL: readers never block the writer and a killed writer leaves the file consistent.
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"The run store was written by a newer version of the studio (schema {version}); "
+                             "update the studio or use another --store.")
+        if version < SCHEMA_VERSION:
+            connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # ------------------------------------------------------------ writing
+    def record(self, model: Any, evaluation: Any, data: Any, *, label: str = "", origin: str = "",
+               timings: dict | None = None, keep_model: bool = True) -> int:
+        """Keep a fitted model's run: data, config, curves, test metrics, predictions and (by default) the model."""
+        frame = getattr(data, "frame", data)
+        columns = [model.target_, *model.config.data.features]
+        info = model.data_info_
+        metrics = {name: {k: _finite(v) for k, v in values.items()} for name, values in evaluation.metrics.items()}
+        step = evaluation.predictions_frame(step=1)
+        predictions = {"date": [ts.isoformat() for ts in step.index],
+                       **{name: [_finite(v) for v in step[name].to_numpy()] for name in step.columns}}
+        history = model.history_
+        row = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "label": label, "origin": origin,
+            "source": str(getattr(data, "source", "") or info.get("source", "")),
+            "dataset": str(getattr(data, "name", "") or info.get("name", "") or "data"),
+            "target": model.target_, "features": json.dumps(list(model.config.data.features)),
+            "unit": str(getattr(data, "unit", "") or ""),
+            "data_start": info.get("start"), "data_end": info.get("end"), "data_rows": info.get("rows"),
+            "data_hash": data_fingerprint(frame, columns),
+            "config": json.dumps(model.config.to_dict()),
+            "history": json.dumps(history.to_dict()),
+            "timings": json.dumps({"train_seconds": round(history.seconds, 3), **(timings or {})}),
+            "metrics": json.dumps(metrics), "labels": json.dumps(evaluation.labels),
+            "mae": metrics["lstm"]["mae"], "naive_mae": metrics["naive"]["mae"], "skill": _finite(evaluation.skill),
+            "predictions": json.dumps(predictions), "model_dir": None,
+        }
+        if keep_model:
+            row["model_dir"] = str(self._save_model(model, data))
+        try:
+            with self._connect(write=True) as connection:
+                cursor = connection.execute(
+                    f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+                return int(cursor.lastrowid)
+        except BaseException:
+            if row["model_dir"]:  # the run was not kept, so neither is its model
+                shutil.rmtree(row["model_dir"], ignore_errors=True)
+            raise
+
+    def _save_model(self, model: Any, data: Any) -> Path:
+        """Save under a temporary name, then rename: a folder with the final name is always complete."""
+        final = self.models_dir / f"run-{uuid.uuid4().hex[:12]}"
+        partial = final.with_name(final.name + ".partial")
+        try:
+            model.save(partial, extra={"source": getattr(data, "source", ""), "unit": getattr(data, "unit", "")})
+            os.replace(partial, final)
+        except OSError as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise StoreError(f"The model could not be saved in {str(self.models_dir)!r} ({error.strerror or error}); "
+                             "free some disk space or pass another --store.") from None
+        return final
+
+    def delete(self, run_id: int) -> None:
+        """Forget a run and delete its model folder."""
+        with self._connect(write=True) as connection:
+            row = connection.execute("SELECT model_dir FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+            if row is None:
+                raise self._missing(run_id)
+            connection.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
+        # After the commit: a crash here leaves a stray folder, never a run without its model.
+        if row["model_dir"] and self._owns(row["model_dir"]):
+            shutil.rmtree(row["model_dir"], ignore_errors=True)
+
+    def _owns(self, folder: str) -> bool:
+        """Only folders inside the store's models folder are ever deleted."""
+        try:
+            return Path(folder).resolve().parent == self.models_dir.resolve()
+        except OSError:
+            return False
+
+    # ------------------------------------------------------------ reading
+    def runs(self, dataset: str | None = None) -> list[Run]:
+        """Every run, newest first (without predictions), optionally only those on one dataset."""
+        if not self.path.exists():
+            return []
+        query = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM runs"
+        params: tuple = ()
+        if dataset:
+            query, params = query + " WHERE dataset = ?", (dataset,)
+        with self._connect() as connection:
+            rows = connection.execute(query + " ORDER BY id DESC", params).fetchall()
+        return [Run._from_row(row) for row in rows]
+
+    def get(self, run_id: int) -> Run:
+        """One run with its test predictions."""
+        if not self.path.exists():
+            raise self._missing(run_id)
+        with self._connect() as connection:
+            row = connection.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        if row is None:
+            raise self._missing(run_id)
+        return Run._from_row(row)
+
+    def table(self, dataset: str | None = None) -> pd.DataFrame:
+        """The runs as a table indexed by ID, newest first."""
+        return pd.DataFrame([run.summary() for run in self.runs(dataset)], columns=TABLE_COLUMNS).set_index("ID")
+
+    def datasets(self) -> list[str]:
+        """The names of the datasets runs were trained on."""
+        if not self.path.exists():
+            return []
+        with self._connect() as connection:
+            return [r[0] for r in connection.execute("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
+
+    def load_model(self, run_id: int):
+        """The run's saved model, checked like any model file."""
+        from forecaster.forecaster import LSTMForecaster
+
+        run = self.get(run_id)
+        if not run.model_dir:
+            raise StoreError(f"Run {run.id} was recorded without its model; train it again to forecast with it.")
+        return LSTMForecaster.load(run.model_dir)
+
+    def _missing(self, run_id: Any) -> StoreError:
+        return StoreError(f"There is no run {run_id} in the store {str(self.path)!r}; "
+                          "'python -m forecaster runs list' shows the ids.")
