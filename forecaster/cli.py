@@ -60,16 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an LSTM and compare it with the baselines on the test part")
     _add_data_options(train, required=True)
     _add_model_options(train)
-    train.add_argument("--out", help="folder to save the model in (default runs/NAME-TIME)")
+    train.add_argument("--out", help="also save the model in this folder (recorded runs keep their own copy in the "
+                                     "run store; with --no-record the default is runs/NAME-TIME)")
+    train.add_argument("--label", default="", help="a note to find the run by in 'runs list'")
+    train.add_argument("--no-record", action="store_true", help="do not keep this run in the run store")
+    _add_store_option(train)
     train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
     evaluate = commands.add_parser("evaluate", help="score a saved model and the baselines on the test part")
-    evaluate.add_argument("--model", required=True, help="folder written by train")
+    _add_model_source(evaluate)
     _add_data_options(evaluate, required=False)
     evaluate.add_argument("--json", action="store_true")
 
     forecast = commands.add_parser("forecast", help="continue the series past its end with a saved model")
-    forecast.add_argument("--model", required=True, help="folder written by train")
+    _add_model_source(forecast)
     _add_data_options(forecast, required=False)  # cmd_forecast reads --data: forecast from newer data
     forecast.add_argument("--steps", type=int, default=30, help="how many future points (default 30)")
     forecast.add_argument("--out", help="CSV file to write (default: print to the terminal)")
@@ -77,7 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect_command(commands)
     _add_judging_options(train, evaluate, forecast)
     _add_backtest_command(commands)
+    _add_runs_command(commands)
     return parser
+
+
+def _add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="the run store's SQLite file (default $FORECASTER_HOME/runs.sqlite, "
+                                        "FORECASTER_HOME defaulting to ~/.forecaster)")
+
+
+def _add_model_source(parser: argparse.ArgumentParser) -> None:
+    """--model FOLDER or --run ID: a saved model, or the model of a recorded run."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="folder written by train --out (or model.save)")
+    source.add_argument("--run", type=int, help="id of a recorded run (see 'runs list')")
+    _add_store_option(parser)
 
 
 def _add_model_options(train: argparse.ArgumentParser) -> None:
@@ -212,16 +230,31 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.close()
     evaluation = evaluate(model, unit=dataset.unit, season=args.season)
     judged = _judge(args, model, model.prepared_, evaluation)
-    out = Path(args.out) if args.out else Path("runs") / f"{_slug(dataset.name)}-{datetime.now():%Y%m%d-%H%M%S}"
-    model.save(out, extra={"source": dataset.source, "load_args": load_args, "unit": dataset.unit,
-                           "conformal": judged["calibration"].to_dict()})
-    summary = {**_summary(model, evaluation, out, time.perf_counter() - started), **judged["json"]}
+    extra = {"source": dataset.source, "load_args": load_args, "unit": dataset.unit,
+             "conformal": judged["calibration"].to_dict()}
+    out = Path(args.out) if args.out else None
+    if out is None and args.no_record:
+        out = Path("runs") / f"{_slug(dataset.name)}-{datetime.now():%Y%m%d-%H%M%S}"
+    if out is not None:
+        model.save(out, extra=extra)
+    run_id = None
+    if not args.no_record:
+        from forecaster.runs import RunStore
+
+        run_id = RunStore(args.store).record(model, evaluation, dataset, label=args.label, origin="cli",
+                                             timings={"wall_seconds": round(time.perf_counter() - started, 3)},
+                                             extra=extra)
+    summary = {**_summary(model, evaluation, out, time.perf_counter() - started), **judged["json"], "run_id": run_id}
     if args.json:
         _print_json(summary)
     else:
         _print_report(model, evaluation, dataset.notes)
         _print_judgement(judged)
-        print(f"Saved the model to {out}  (evaluate: python -m forecaster evaluate --model {out})")
+        if run_id is not None:
+            print(f"Recorded run {run_id} (python -m forecaster runs show {run_id}; "
+                  f"forecast: python -m forecaster forecast --run {run_id})")
+        if out is not None:
+            print(f"Saved the model to {out}  (evaluate: python -m forecaster evaluate --model {out})")
     return 0
 
 
@@ -252,10 +285,15 @@ def _print_report(model, evaluation, notes: Sequence[str] = ()) -> None:
         print(f"Note: {note}")
 
 
-def _load_model(folder: str):
+def _load_model(args: argparse.Namespace):
+    """The model named by --model FOLDER or --run ID."""
+    if getattr(args, "run", None) is not None:
+        from forecaster.runs import RunStore
+
+        return RunStore(args.store).load_model(args.run)
     from forecaster.forecaster import LSTMForecaster
 
-    return LSTMForecaster.load(folder)
+    return LSTMForecaster.load(args.model)
 
 
 def _data_for_model(args: argparse.Namespace, model):
@@ -276,13 +314,13 @@ def _data_for_model(args: argparse.Namespace, model):
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from forecaster.evaluation import evaluate
 
-    model = _load_model(args.model)
+    model = _load_model(args)
     dataset = _data_for_model(args, model)
     prepared = model.prepare(dataset)
     evaluation = evaluate(model, prepared, unit=dataset.unit, season=args.season)
     judged = _judge(args, model, prepared, evaluation)
     if args.json:
-        _print_json({**_summary(model, evaluation, Path(args.model)), **judged["json"]})
+        _print_json({**_summary(model, evaluation, Path(args.model) if args.model else None), **judged["json"]})
     else:
         _print_report(model, evaluation, dataset.notes)
         _print_judgement(judged)
@@ -290,7 +328,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
+    model = _load_model(args)
     data = _data_for_model(args, model) if args.data else None
     frame = model.forecast(args.steps, data)
     if args.levels:
@@ -316,7 +354,7 @@ COMMANDS = {"datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evalua
 
 def _add_inspect_command(commands) -> None:
     inspect = commands.add_parser("inspect", help="look inside a saved model: gates, states and what a forecast looked at")
-    inspect.add_argument("--model", required=True, help="folder written by train")
+    _add_model_source(inspect)
     _add_data_options(inspect, required=False)
     inspect.add_argument("--window-end", help="date of the window's last step (default: the last test window); "
                                               "the nearest test window ending on or before it is used")
@@ -330,7 +368,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     if args.ig_steps < 1:
         raise UserError(f"--ig-steps must be at least 1; got {args.ig_steps}.")
-    model = _load_model(args.model)
+    model = _load_model(args)
     prepared = model.prepare(_data_for_model(args, model))
     inspection = inspect_window(model, prepared, date=args.window_end, ig_steps=args.ig_steps)
     payload = inspection.to_dict()
@@ -483,6 +521,84 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 COMMANDS["backtest"] = cmd_backtest
+
+
+# ---------------------------------------------------------------- runs: the run store
+
+def _add_runs_command(commands) -> None:
+    runs = commands.add_parser("runs", help="list, show or delete recorded training runs")
+    actions = runs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="one line per run, newest first")
+    listing.add_argument("--dataset", help="only runs on this dataset (its name as listed)")
+    show = actions.add_parser("show", help="everything recorded about one run")
+    show.add_argument("id", type=int)
+    delete = actions.add_parser("delete", help="forget a run and delete its model")
+    delete.add_argument("id", type=int)
+    for parser in (listing, show, delete):
+        _add_store_option(parser)
+        parser.add_argument("--json", action="store_true")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from forecaster.runs import RunStore
+
+    store = RunStore(args.store)
+    if args.action == "list":
+        runs = store.runs(args.dataset)
+        if args.json:
+            _print_json({"store": str(store.path), "runs": [run.summary() for run in runs]})
+        elif not runs:
+            print(f"No runs recorded in {store.path}" + (f" on {args.dataset!r}" if args.dataset else "")
+                  + "; train one with: python -m forecaster train --data sample:seattle-weather")
+        else:
+            table = store.table(args.dataset)[["Created", "Dataset", "Target", "Cell", "Layers", "Units", "Window",
+                                                "Epochs", "MAE", "Naive MAE", "Skill vs naive", "Label"]]
+            print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+        return 0
+    if args.action == "delete":
+        store.delete(args.id)
+        if args.json:
+            _print_json({"deleted": args.id})
+        else:
+            print(f"Deleted run {args.id} and its model.")
+        return 0
+    run = store.get(args.id)
+    if args.json:
+        payload = {k: v for k, v in run.__dict__.items() if k != "predictions"}
+        payload["test_points"] = len(run.predictions["date"]) if run.predictions else 0
+        _print_json(payload)
+        return 0
+    _print_run(run)
+    return 0
+
+
+def _print_run(run) -> None:
+    import pandas as pd
+
+    config, history = run.config, run.history
+    features = f" with {', '.join(run.features)}" if run.features else ""
+    print(f"Run {run.id}  {run.created}  ({run.origin or 'unknown origin'}){'  ' + run.label if run.label else ''}")
+    print(f"Data: {run.dataset} ({run.source}) target {run.target}{features}; {run.data_rows} rows "
+          f"{str(run.data_start)[:10]} to {str(run.data_end)[:10]}; content hash {run.data_hash}")
+    model, data, train = config["model"], config["data"], config["train"]
+    print(f"Model: {model['cell']} {model['layers']}x{model['units']}, dropout {model['dropout']}, window "
+          f"{data['window']}, horizon {data['horizon']}, lr {train['lr']}, batch {train['batch_size']}")
+    print(f"Training: {len(history.get('train_loss', []))} epochs in {run.timings.get('train_seconds', 0):.1f}s, "
+          f"kept epoch {history.get('best_epoch')}"
+          + (", stopped early" if history.get("stopped_early") else "")
+          + (", stopped by the user" if history.get("stopped_by_user") else ""))
+    from forecaster.metrics import METRIC_LABELS
+
+    frame = pd.DataFrame.from_dict(run.metrics, orient="index").rename(columns=METRIC_LABELS)
+    frame.index = [run.labels.get(name, name) for name in frame.index]
+    print(f"\nTest metrics ({run.unit or 'series units'}):")
+    print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
+    if run.skill is not None:
+        print(f"\nSkill vs naive: {run.skill:+.3f}")
+    print(f"Model folder: {run.model_dir or '(not kept)'}")
+
+
+COMMANDS["runs"] = cmd_runs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

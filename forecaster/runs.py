@@ -191,8 +191,11 @@ class RunStore:
 
     # ------------------------------------------------------------ writing
     def record(self, model: Any, evaluation: Any, data: Any, *, label: str = "", origin: str = "",
-               timings: dict | None = None, keep_model: bool = True) -> int:
-        """Keep a fitted model's run: data, config, curves, test metrics, predictions and (by default) the model."""
+               timings: dict | None = None, keep_model: bool = True, extra: dict | None = None) -> int:
+        """Keep a fitted model's run: data, config, curves, test metrics, predictions and (by default) the model.
+
+        `extra` is saved with the model (as in LSTMForecaster.save); by default where the data came from.
+        """
         frame = getattr(data, "frame", data)
         columns = [model.target_, *model.config.data.features]
         info = model.data_info_
@@ -218,7 +221,8 @@ class RunStore:
             "predictions": json.dumps(predictions), "model_dir": None,
         }
         if keep_model:
-            row["model_dir"] = str(self._save_model(model, data))
+            extra = extra if extra is not None else {"source": row["source"], "unit": row["unit"]}
+            row["model_dir"] = str(self._save_model(model, extra))
         try:
             with self._connect(write=True) as connection:
                 cursor = connection.execute(
@@ -229,12 +233,12 @@ class RunStore:
                 shutil.rmtree(row["model_dir"], ignore_errors=True)
             raise
 
-    def _save_model(self, model: Any, data: Any) -> Path:
+    def _save_model(self, model: Any, extra: dict) -> Path:
         """Save under a temporary name, then rename: a folder with the final name is always complete."""
         final = self.models_dir / f"run-{uuid.uuid4().hex[:12]}"
         partial = final.with_name(final.name + ".partial")
         try:
-            model.save(partial, extra={"source": getattr(data, "source", ""), "unit": getattr(data, "unit", "")})
+            model.save(partial, extra=extra)
             os.replace(partial, final)
         except OSError as error:
             shutil.rmtree(partial, ignore_errors=True)
