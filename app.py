@@ -55,6 +55,8 @@ def home() -> None:
     right.page_link("pages/results.py", label="**Results**: judge it against the baselines", icon=":material/analytics:")
     right.page_link("pages/forecast.py", label="**Forecast**: the future; save and load models",
                     icon=":material/timeline:")
+    right.page_link("pages/experiments.py", label="**Experiments**: every run kept; compare and reload them",
+                    icon=":material/history:")
 
 
 navigation = st.navigation([
@@ -64,5 +66,6 @@ navigation = st.navigation([
     st.Page("pages/results.py", title="Results", icon=":material/analytics:"),
     st.Page("pages/inside.py", title="Inside the LSTM", icon=":material/neurology:"),
     st.Page("pages/forecast.py", title="Forecast", icon=":material/timeline:"),
+    st.Page("pages/experiments.py", title="Experiments", icon=":material/history:"),
 ])
 navigation.run()

@@ -282,3 +282,18 @@ def forecast_bands_figure(history: pd.Series, forecast: pd.DataFrame, target: st
         fig.add_traces(_band_traces(forecast.index, bands))
         fig.data = fig.data[lines:] + fig.data[:lines]  # bands underneath the lines
     return fig
+
+
+def runs_overlay_figure(frame: pd.DataFrame, unit: str = "") -> go.Figure:
+    """Actual, the naive forecast and several runs' one-step test forecasts on one chart."""
+    fig = go.Figure()
+    palette = ["#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    runs = [c for c in frame.columns if c not in ("actual", "naive")]
+    for name in ["actual", "naive", *runs]:
+        values = downsample(frame[name].dropna())
+        style = (dict(color=MODEL_COLOURS["actual"], width=2.2) if name == "actual" else
+                 dict(color=MODEL_COLOURS["naive"], width=1.2, dash="dot") if name == "naive" else
+                 dict(color=palette[runs.index(name) % len(palette)], width=1.6))
+        fig.add_trace(go.Scattergl(x=values.index, y=values.to_numpy(), mode="lines", line=style,
+                                   name={"actual": "Actual", "naive": "Naive (last value)"}.get(name, name)))
+    return _layout(fig, "One-step-ahead test forecasts of the chosen runs", unit)

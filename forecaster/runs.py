@@ -310,3 +310,98 @@ class RunStore:
     def _missing(self, run_id: Any) -> StoreError:
         return StoreError(f"There is no run {run_id} in the store {str(self.path)!r}; "
                           "'python -m forecaster runs list' shows the ids.")
+
+
+# ---------------------------------------------------------------- comparing runs
+
+SETTING_ROWS = (("data", "window", "Window"), ("data", "horizon", "Horizon"), ("data", "scaler", "Scaler"),
+                ("data", "transform", "Transform"), ("model", "cell", "Cell"), ("model", "layers", "Layers"),
+                ("model", "units", "Units"), ("model", "dropout", "Dropout"), ("model", "residual", "Learn the change"),
+                ("train", "lr", "Learning rate"), ("train", "batch_size", "Batch size"), ("train", "epochs", "Max epochs"),
+                ("train", "patience", "Patience"), ("train", "loss", "Loss"), ("train", "seed", "Seed"))
+
+
+def run_name(run: Run) -> str:
+    """A short column heading for a run: its id and shape."""
+    model = run.config["model"]
+    return f"Run {run.id} · {model['cell'].upper()} {model['layers']}×{model['units']}"
+
+
+def compare_metrics(runs: list[Run]) -> pd.DataFrame:
+    """Each run's LSTM test metrics side by side, with the naive forecast's beside them.
+
+    Runs on the same data share one naive column; runs on different data each get their own.
+    """
+    from forecaster.metrics import METRIC_LABELS
+
+    columns: dict[str, dict] = {}
+    naive_for: dict[str, str] = {}
+    for run in runs:
+        columns[run_name(run)] = run.metrics["lstm"]
+        if run.data_hash not in naive_for:
+            naive_for[run.data_hash] = "Naive" if len({r.data_hash for r in runs}) == 1 else f"Naive (run {run.id}'s data)"
+            columns[naive_for[run.data_hash]] = run.metrics["naive"]
+    frame = pd.DataFrame(columns).rename(index=METRIC_LABELS)
+    skill_row = {run_name(run): run.skill for run in runs}
+    frame.loc["Skill vs naive"] = pd.Series(skill_row)
+    return frame
+
+
+def compare_settings(runs: list[Run]) -> pd.DataFrame:
+    """The settings of each run side by side, as text (rows are settings, columns runs)."""
+    rows = {label: [str(run.config[section][name]) for run in runs] for section, name, label in SETTING_ROWS}
+    rows["Epochs run"] = [str(len(run.history.get("train_loss", []))) for run in runs]
+    rows["Dataset"] = [f"{run.dataset} ({run.target})" for run in runs]
+    return pd.DataFrame(rows, index=[run_name(run) for run in runs]).T
+
+
+def overlay_frame(runs: list[Run]) -> tuple[pd.DataFrame, list[Run]]:
+    """Actual and each run's one-step test forecasts on the dates they share, and the runs left out.
+
+    Only runs on the same data as the first one can share a chart; the others are returned apart.
+    """
+    if not runs:
+        raise StoreError("Pick at least one run to compare.")
+    first = runs[0]
+    same = [run for run in runs if run.data_hash == first.data_hash and run.target == first.target]
+    others = [run for run in runs if run not in same]
+    frames = {run.id: run.predictions_frame() for run in same}
+    actual = frames[first.id]["actual"]
+    columns = {"actual": actual}
+    for run in same:
+        columns[run_name(run)] = frames[run.id]["lstm"]
+    columns["naive"] = frames[first.id]["naive"]
+    frame = pd.DataFrame(columns)  # aligned on dates; a run with another window or split has gaps
+    return frame, others
+
+
+def data_for_run(run: Run, candidates: tuple = ()):
+    """The run's own data, loaded again from its source or found among `candidates` by content hash.
+
+    Raises StoreError when it cannot be had (an upload whose file is gone, a ticker offline).
+    """
+    from forecaster.datasets import load_data
+    from forecaster.errors import ForecasterError
+
+    columns = [run.target, *run.features]
+
+    def matches(dataset) -> bool:
+        frame = getattr(dataset, "frame", None)
+        return (frame is not None and all(c in frame.columns for c in columns)
+                and data_fingerprint(frame, columns) == run.data_hash)
+
+    for dataset in candidates:
+        if matches(dataset):
+            return dataset
+    if not run.source.startswith("upload:"):
+        options: dict = {} if run.source.startswith(("sample:", "ticker:")) else {
+            "target": run.target, "features": list(run.features)}
+        try:
+            dataset = load_data(run.source, **options)
+        except (ForecasterError, OSError, TypeError):
+            dataset = None
+        if dataset is not None and matches(dataset):
+            return dataset
+    raise StoreError(f"Run {run.id}'s data ({run.source}) cannot be loaded again as it was"
+                     + (" (it was an upload); upload the same file on the Data page first."
+                        if run.source.startswith("upload:") else "; it has changed or cannot be reached."))

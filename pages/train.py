@@ -122,7 +122,11 @@ elif job is not None:
                    f"{' (stopped early: validation loss stopped improving)' if history.stopped_early else ''}.")
         widgets.verdict(evaluation)
         st.plotly_chart(loss_figure(history.train_loss, history.val_loss, history.best_epoch), width="stretch")
-        st.page_link("pages/results.py", label="See all results", icon=":material/analytics:")
+        left, right = st.columns(2)
+        left.page_link("pages/results.py", label="See all results", icon=":material/analytics:")
+        if job.run_id is not None:
+            right.page_link("pages/experiments.py", label=f"Kept as run {job.run_id}: compare it with other runs",
+                            icon=":material/history:")
 
 
 # ---------------------------------------------------------------- compare cells

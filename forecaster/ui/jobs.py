@@ -111,6 +111,10 @@ class TrainingJob(BackgroundJob):
     # None (tests, the CLI) means nobody is watching, so the job only ends by itself or by stop().
     alive: Callable[[], bool] | None = None
     orphaned: bool = False  # ended because its session went away; model and data were let go
+    record: bool = True  # keep the finished run in the run store
+    store_path: Any = None  # None: the default store in FORECASTER_HOME
+    run_id: int | None = None  # its id in the run store, once recorded
+    record_error: str | None = None  # why it could not be recorded (the model itself is fine)
 
     def _progress(self, report) -> None:
         self.reports.append(report)
@@ -139,8 +143,21 @@ class TrainingJob(BackgroundJob):
             log.info("training stopped: browser session ended (%s)", self.label or "run")
             return
         self.evaluation = evaluate(model, unit=getattr(self.dataset, "unit", ""))
+        if self.record:
+            self._record(model)
         self.model = model
         self.status = "stopped" if model.history_.stopped_by_user else "done"
+
+    def _record(self, model) -> None:
+        """Keep the run in the store; a store that cannot be written costs the record, never the model."""
+        from forecaster.runs import RunStore
+
+        try:
+            self.run_id = RunStore(self.store_path).record(model, self.evaluation, self.dataset, label=self.label,
+                                                           origin="app")
+        except (ForecasterError, OSError) as error:
+            self.record_error = f"The run could not be kept in the run store: {error}"
+            log.warning("run not recorded: %s", error)
 
     def _cleanup(self) -> None:
         if self.orphaned:

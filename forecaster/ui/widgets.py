@@ -183,6 +183,8 @@ def job_outcome() -> None:
     if job is None or job.running:
         return
     collect_finished_job()
+    if getattr(job, "record_error", None):
+        st.warning(job.record_error)
     if job.status == "failed":
         st.error(job.error)
     elif job.status == "stopped" and getattr(job, "orphaned", False):

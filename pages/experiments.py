@@ -1,0 +1,125 @@
+"""Experiments page: every recorded run in a table; compare chosen runs, load one back, delete, export."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from forecaster.errors import ForecasterError
+from forecaster.runs import RunStore, compare_metrics, compare_settings, data_for_run, overlay_frame, run_name
+from forecaster.ui import state
+
+st.title("Experiments")
+store = RunStore()
+st.write("Every training run is kept here with its data, settings, loss curves, test metrics and model, "
+         "and survives restarts. Tick runs in the table to compare them; sort by clicking a column heading.")
+
+try:
+    datasets = store.datasets()
+except ForecasterError as error:
+    st.error(str(error))
+    st.stop()
+if not datasets:
+    st.info("No runs yet. Train a model on the Train page (or with the quick start on Home) and it appears here.")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+left, right = st.columns([3, 1])
+chosen = left.multiselect("Datasets", datasets, default=datasets, key="experiments_datasets",
+                          help="Show only runs trained on these datasets.")
+table = store.table().sort_index()  # oldest first: a run added meanwhile joins at the bottom, ticks stay put
+table = table[table["Dataset"].isin(chosen)]
+# Ticks are row positions: if rows other than new ones at the bottom changed (a filter, a deletion
+# elsewhere), the old positions would point at other runs, so the ticks are cleared instead.
+shown, before = [int(i) for i in table.index], st.session_state.get("_runs_shown")
+if before is not None and shown[: len(before)] != before:
+    st.session_state.pop("runs_table", None)
+st.session_state["_runs_shown"] = shown
+right.download_button("Export table as CSV", table.to_csv().encode(), file_name="runs.csv", mime="text/csv",
+                      help="The table as shown, one row per run.")
+
+picked = st.dataframe(
+    table, width="stretch", on_select="rerun", selection_mode="multi-row", key="runs_table",
+    column_config={
+        "Skill vs naive": st.column_config.NumberColumn(format="percent", help="1 − LSTM MAE / naive MAE; above 0 beats naive."),
+        "MAE": st.column_config.NumberColumn(format="%.4g", help="The LSTM's test MAE, in the series' units."),
+        "Naive MAE": st.column_config.NumberColumn(format="%.4g", help="The naive forecast's test MAE on the same points."),
+        "RMSE": st.column_config.NumberColumn(format="%.4g"),
+        "LR": st.column_config.NumberColumn(format="%.0e"),
+        "Train s": st.column_config.NumberColumn(format="%.1f"),
+    })
+ids = [int(table.index[i]) for i in picked.selection.rows if i < len(table)]
+st.caption(f"{len(table)} of {sum(1 for _ in store.runs())} runs shown · store: {store.path}")
+if not ids:
+    st.info("Tick one run to load or delete it, two or more to compare them.")
+    st.stop()
+
+try:
+    runs = [store.get(run_id) for run_id in ids]
+except ForecasterError as error:  # deleted by another session meanwhile
+    st.error(str(error))
+    st.stop()
+
+# ---------------------------------------------------------------- compare
+if len(runs) > 1:
+    st.subheader("Side by side")
+    from forecaster.plots import runs_overlay_figure
+
+    frame, others = overlay_frame(runs)
+    st.plotly_chart(runs_overlay_figure(frame, runs[0].unit), width="stretch")
+    if others:
+        st.caption(f"Not on the chart: {', '.join(run_name(r) for r in others)} (trained on other data than "
+                   f"{run_name(runs[0])}).")
+    metrics = compare_metrics(runs)
+    st.dataframe(metrics.map(lambda v: "—" if v is None or (isinstance(v, float) and math.isnan(v)) else
+                             f"{v:,.4g}"), width="stretch")
+    st.caption("Test part, in each series' units. Runs with another window or split are scored on their own test "
+               "points; the naive column shows what the plainest forecast reached on the same data.")
+    st.dataframe(compare_settings(runs), width="stretch")
+
+# ---------------------------------------------------------------- load and delete
+st.subheader("Use or remove")
+cols = st.columns(2)
+if len(runs) == 1:
+    run = runs[0]
+    if cols[0].button(f"Load run {run.id}'s model", type="primary",
+                      help="Make it the session's model: see it on Results, forecast with it on Forecast."):
+        from forecaster.evaluation import evaluate
+
+        try:
+            model = store.load_model(run.id)
+        except ForecasterError as error:
+            st.error(str(error))
+        else:
+            current = state.selection()
+            try:
+                dataset = data_for_run(run, candidates=(current.dataset,))
+            except ForecasterError as error:
+                state.set_model(model, None, None)
+                st.warning(f"Loaded run {run.id}'s model. {error} Results can still evaluate it on the current data.")
+            else:
+                data = model.config.data
+                selection = state.Selection(dataset=dataset, target=run.target, features=run.features,
+                                            missing=data.missing, outliers=data.outliers, resample=data.resample,
+                                            split=data.split)
+                state.set_selection(selection)
+                state.set_model(model, evaluate(model, model.prepare(dataset), unit=dataset.unit), selection)
+                st.success(f"Loaded run {run.id}'s model and its data ({dataset.name}).")
+            st.page_link("pages/forecast.py", label="Forecast with it", icon=":material/timeline:")
+            st.page_link("pages/results.py", label="See its results", icon=":material/analytics:")
+else:
+    cols[0].caption("Tick a single run to load its model.")
+
+with cols[1].popover(f"Delete {len(runs)} run{'s' if len(runs) > 1 else ''}", icon=":material/delete:"):
+    st.write(f"Delete {', '.join(f'run {r.id}' for r in runs)} and {'their' if len(runs) > 1 else 'its'} saved "
+             "model for good? A model loaded in this session stays usable until you leave.")
+    if st.button("Delete for good", type="primary", key="confirm_delete"):
+        for run in runs:
+            try:
+                store.delete(run.id)
+            except ForecasterError as error:  # already deleted elsewhere: nothing left to do for it
+                st.warning(str(error))
+        st.session_state.pop("runs_table", None)
+        st.session_state.pop("_runs_shown", None)
+        st.rerun()
