@@ -53,8 +53,8 @@ SUMMARY_COLUMNS = ("id", "created", "label", "origin", "source", "dataset", "tar
                    "data_start", "data_end", "data_rows", "data_hash", "config", "history", "timings", "metrics",
                    "labels", "mae", "naive_mae", "skill", "model_dir")
 
-TABLE_COLUMNS = ("ID", "Created", "Dataset", "Target", "Label", "Cell", "Layers", "Units", "Dropout", "Window",
-                 "Horizon", "LR", "Batch", "Epochs", "MAE", "Naive MAE", "Skill vs naive", "RMSE", "Train s", "Origin")
+TABLE_COLUMNS = ("ID", "Created", "Dataset", "Target", "MAE", "Naive MAE", "Skill vs naive", "RMSE", "Label", "Cell",
+                 "Layers", "Units", "Dropout", "Window", "Horizon", "LR", "Batch", "Epochs", "Train s", "Origin")
 
 
 def default_store_path() -> Path:

@@ -40,8 +40,9 @@ right.download_button("Export table as CSV", table.to_csv().encode(), file_name=
                       help="The table as shown, one row per run.")
 
 picked = st.dataframe(
-    table, width="stretch", on_select="rerun", selection_mode="multi-row", key="runs_table",
-    column_config={
+    table.reset_index(), width="stretch", hide_index=True, on_select="rerun", selection_mode="multi-row",
+    key="runs_table", column_config={
+        "ID": st.column_config.NumberColumn(width="small", help="The run's id, as in 'python -m forecaster runs'."),
         "Skill vs naive": st.column_config.NumberColumn(format="percent", help="1 − LSTM MAE / naive MAE; above 0 beats naive."),
         "MAE": st.column_config.NumberColumn(format="%.4g", help="The LSTM's test MAE, in the series' units."),
         "Naive MAE": st.column_config.NumberColumn(format="%.4g", help="The naive forecast's test MAE on the same points."),
@@ -72,8 +73,13 @@ if len(runs) > 1:
         st.caption(f"Not on the chart: {', '.join(run_name(r) for r in others)} (trained on other data than "
                    f"{run_name(runs[0])}).")
     metrics = compare_metrics(runs)
-    st.dataframe(metrics.map(lambda v: "—" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                             f"{v:,.4g}"), width="stretch")
+    def shown(value, percent: bool) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return f"{value:+.1%}" if percent else f"{value:,.4g}"
+
+    st.dataframe(metrics.apply(lambda row: row.map(lambda v: shown(v, row.name == "Skill vs naive")), axis=1),
+                 width="stretch")
     st.caption("Test part, in each series' units. Runs with another window or split are scored on their own test "
                "points; the naive column shows what the plainest forecast reached on the same data.")
     st.dataframe(compare_settings(runs), width="stretch")

@@ -59,7 +59,7 @@ def test_the_table_lists_every_run_oldest_first(home: Path, synthetic_series: pd
     first, second = record(data, 8, "small"), record(data, 12, "larger")
     at = open_page(PAGE)
     table = at.dataframe[0].value
-    assert list(table.index) == [first, second] and list(table["Label"]) == ["small", "larger"]
+    assert list(table["ID"]) == [first, second] and list(table["Label"]) == ["small", "larger"]
     assert {"MAE", "Naive MAE", "Skill vs naive", "Window", "Units"} <= set(table.columns)
     assert "Tick one run" in at.info[0].value
     csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
@@ -121,7 +121,7 @@ def test_deleting_ticked_runs_removes_them_and_their_models(home: Path, syntheti
     at.button(key="confirm_delete").click().run()
     assert not at.exception
     assert [run.id for run in RunStore().runs()] == [keep] and not folder.exists()
-    assert list(at.dataframe[0].value.index) == [keep]
+    assert list(at.dataframe[0].value["ID"]) == [keep]
     assert "Tick one run" in at.info[0].value  # the ticks were cleared, not moved onto another run
 
 
@@ -131,7 +131,7 @@ def test_filtering_by_dataset_clears_ticks_that_would_move(home: Path, synthetic
     at = tick(open_page(PAGE), 1)
     assert any("Load run 2" in b.label for b in at.button)
     at.multiselect(key="experiments_datasets").set_value(["a"]).run()
-    assert list(at.dataframe[0].value.index) == [1]
+    assert list(at.dataframe[0].value["ID"]) == [1]
     assert not any(b.label.startswith("Load run") for b in at.button)
 
 
