@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judging_options(train, evaluate, forecast)
     _add_backtest_command(commands)
     _add_runs_command(commands)
+    add_tune_command(commands)
     return parser
 
 
@@ -599,6 +600,11 @@ def _print_run(run) -> None:
 
 
 COMMANDS["runs"] = cmd_runs
+
+# The search command lives in its own module; it imports this module's helpers when called.
+from forecaster.cli_tune import add_tune_command, cmd_tune  # noqa: E402
+
+COMMANDS["tune"] = cmd_tune
 
 
 def main(argv: Sequence[str] | None = None) -> int:
