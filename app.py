@@ -52,6 +52,7 @@ def home() -> None:
     left, right = st.columns(2)
     left.page_link("pages/data.py", label="**Data**: pick a sample, a ticker or your CSV", icon=":material/dataset:")
     left.page_link("pages/train.py", label="**Train**: tune the LSTM and watch it learn", icon=":material/model_training:")
+    left.page_link("pages/tune.py", label="**Tune**: let a search find the settings", icon=":material/tune:")
     right.page_link("pages/results.py", label="**Results**: judge it against the baselines", icon=":material/analytics:")
     right.page_link("pages/forecast.py", label="**Forecast**: the future; save and load models",
                     icon=":material/timeline:")
@@ -63,6 +64,7 @@ navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/tune.py", title="Tune", icon=":material/tune:"),
     st.Page("pages/results.py", title="Results", icon=":material/analytics:"),
     st.Page("pages/inside.py", title="Inside the LSTM", icon=":material/neurology:"),
     st.Page("pages/forecast.py", title="Forecast", icon=":material/timeline:"),

@@ -297,3 +297,21 @@ def runs_overlay_figure(frame: pd.DataFrame, unit: str = "") -> go.Figure:
         fig.add_trace(go.Scattergl(x=values.index, y=values.to_numpy(), mode="lines", line=style,
                                    name={"actual": "Actual", "naive": "Naive (last value)"}.get(name, name)))
     return _layout(fig, "One-step-ahead test forecasts of the chosen runs", unit)
+
+
+def tuning_figure(trials: pd.DataFrame) -> go.Figure:
+    """Each trial's validation loss (by state) and the best so far, from a TuneJob table indexed by trial."""
+    fig = go.Figure()
+    colours = {"complete": "#4c78a8", "pruned": "#bab0ac", "failed": "#e45756"}
+    for state, colour in colours.items():
+        part = trials[trials["State"] == state]
+        if len(part):
+            fig.add_trace(go.Scatter(x=part.index, y=part["Validation loss"], mode="markers", name=state,
+                                     marker=dict(color=colour, size=9 if state == "complete" else 7)))
+    complete = trials[trials["State"] == "complete"]["Validation loss"].dropna()
+    if len(complete):
+        best = complete.cummin()
+        fig.add_trace(go.Scatter(x=best.index, y=best.to_numpy(), mode="lines", line=dict(shape="hv", color="#54a24b"),
+                                 name="best so far"))
+    fig.update_xaxes(title="trial", tickformat="d", dtick=1 if len(trials) <= 10 else None)
+    return _layout(fig, "Validation loss per trial", "validation loss", height=340)

@@ -61,6 +61,15 @@ def remembered(widget: Callable[..., Any], label: str, name: str, default: Any, 
     """
     saved = st.session_state.setdefault(_SAVED, {})
     key = f"_w_{name}"
+    if isinstance(default, tuple):
+        # A range slider learns it is a range from `value`, so the value is passed rather than preset;
+        # it must stay the same while the widget lives, or Streamlit would see a new widget.
+        initial = st.session_state.setdefault("_range_initial", {})
+        if key not in st.session_state:
+            initial[name] = tuple(saved.get(name, default))
+        value = widget(label, key=key, value=initial.get(name, default), **kwargs)
+        saved[name] = value
+        return value
     if key not in st.session_state:
         value = saved.get(name, default)
         options = kwargs.get("options")

@@ -1,0 +1,55 @@
+"""A hyperparameter search in a background thread: trials arrive in a list the page redraws every second."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from forecaster.config import ForecasterConfig
+from forecaster.ui.jobs import BackgroundJob, _share_threads
+
+
+@dataclass
+class TuneJob(BackgroundJob):
+    """One Optuna search of one session; stoppable, its trials readable while it runs."""
+
+    base: ForecasterConfig
+    dataset: Any  # forecaster.datasets.Dataset
+    space: Any  # forecaster.tuning.SearchSpace
+    trials: int = 20
+    timeout: float | None = None
+    seed: int = 0
+    summaries: list = field(default_factory=list)  # TrialSummary per finished trial (appends are atomic)
+    trial_started: float = 0.0  # when the trial now running began
+    result: Any = None  # forecaster.tuning.TuneResult once done
+
+    what = "The search"
+
+    def _thread_name(self) -> str:
+        return "tune"
+
+    def _on_trial(self, summary) -> None:
+        self.summaries.append(summary)
+        self.trial_started = time.time()
+
+    def _work(self) -> None:
+        from forecaster.tuning import tune
+
+        _share_threads(+1)
+        try:
+            self.trial_started = time.time()
+            self.result = tune(self.dataset, self.base, self.space, trials=self.trials, timeout=self.timeout,
+                               on_trial=self._on_trial, stop_event=self.stop_event, seed=self.seed)
+        finally:
+            _share_threads(-1)
+        self.status = "stopped" if self.result.stopped else "done"
+
+    def table(self) -> pd.DataFrame:
+        """The finished trials so far: number, state, validation loss, the searched values, epochs, seconds."""
+        rows = [{"Trial": s.number, "State": s.state, "Validation loss": s.value, **s.params, "Epochs": s.epochs,
+                 "Seconds": round(s.seconds, 1)} for s in list(self.summaries)]
+        columns = ["Trial", "State", "Validation loss", *self.space.searched, "Epochs", "Seconds"]
+        return pd.DataFrame(rows, columns=columns).set_index("Trial").sort_index()

@@ -1,0 +1,100 @@
+"""AppTest of the Tune page: the search space form, a search run in the background, Stop, and 'Train with these'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_helpers import open_page
+
+from forecaster.datasets import Dataset
+from forecaster.training import configure_threads
+from forecaster.ui.state import Selection
+
+configure_threads(1)
+PAGE = "pages/tune.py"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FORECASTER_HOME", str(tmp_path))  # studies go in this test's own store
+    return tmp_path
+
+
+@pytest.fixture
+def selection(synthetic_series: pd.DataFrame) -> Selection:
+    data = Dataset(frame=synthetic_series, name="syn", source="upload:syn.csv", target="y", features=("x",),
+                   freq="D", unit="m")
+    return Selection(dataset=data, target="y", features=("x",))
+
+
+def small_search(at: AppTest, params: list[str], trials: int = 3) -> AppTest:
+    at.number_input(key="_w_tune_trials").set_value(trials)
+    at.number_input(key="_w_tune_epochs").set_value(2)
+    at.multiselect(key="_w_tune_params").set_value(params).run()
+    assert not at.exception and not at.error
+    return at
+
+
+def start(at: AppTest):
+    next(b for b in at.button if b.label == "Start search").click().run()
+    assert not at.exception
+    return at.session_state["tune_job"]
+
+
+def test_the_form_offers_a_search_space_suited_to_the_data(home: Path, selection: Selection) -> None:
+    at = open_page(PAGE, selection=selection)
+    assert "validation loss" in at.markdown[0].value and "test part is never used" in at.markdown[0].value
+    params = at.multiselect(key="_w_tune_params").value
+    assert {"layers", "units", "lr"} <= set(params)
+    window = at.slider(key="_w_tune_window")
+    assert window.value[0] < window.value[1] <= 210  # capped by the training part of 600 rows
+    assert not at.exception
+
+
+def test_an_empty_choice_is_explained_and_cannot_start(home: Path, selection: Selection) -> None:
+    at = open_page(PAGE, selection=selection)
+    at.multiselect(key="_w_tune_params").set_value([]).run()
+    assert "at least one setting" in at.error[0].value
+    assert next(b for b in at.button if b.label == "Start search").disabled
+
+
+def test_a_search_runs_shows_its_trials_and_hands_the_best_to_train(home: Path, selection: Selection) -> None:
+    at = small_search(open_page(PAGE, selection=selection), ["units", "lr"])
+    job = start(at)
+    assert job.wait(300) and job.status == "done", job.error
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 3 and set(table["State"]) <= {"complete", "pruned"}
+    assert {"Units", "Learning rate", "Validation loss"} <= set(table.columns)
+    assert "Best validation loss" in at.success[0].value
+    result = job.result
+    best = result.best_config
+    next(b for b in at.button if b.label == "Train with these settings").click().run()
+    assert not at.exception and at.title[0].value == "Train"
+    assert at.number_input(key="_w_units").value == best.model.units
+    assert at.number_input(key="_w_lr").value == pytest.approx(best.train.lr)
+    assert at.number_input(key="_w_epochs").value == 100  # the per-trial budget does not replace the real one
+
+
+def test_stop_ends_the_search_and_keeps_what_finished(home: Path, selection: Selection) -> None:
+    at = small_search(open_page(PAGE, selection=selection), ["units"], trials=50)
+    job = start(at)
+    job.stop()
+    assert job.wait(300) and job.status == "stopped"
+    at.run()
+    assert not at.exception and "stopped" in at.warning[0].value
+    assert len(job.summaries) < 50
+
+
+def test_search_refuses_to_start_while_a_training_runs(home: Path, selection: Selection) -> None:
+    class Running:
+        running = True
+
+    at = open_page(PAGE, selection=selection, job=Running())
+    assert next(b for b in at.button if b.label == "Start search").disabled
+    assert any("training run is in progress" in c.value for c in at.caption)
