@@ -68,10 +68,13 @@ def storage_url(path: str | Path | None = None) -> str:
 
 
 def data_fingerprint(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> str:
-    """A short content hash of these columns and their dates: equal hashes mean the same data."""
-    digest = hashlib.sha256()
-    digest.update(np.asarray(frame.index.asi8, dtype=np.int64).tobytes())
-    for column in columns:
+    """A short content hash of these columns (those present) and their dates: equal hashes, same data."""
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex):
+        index = index.as_unit("ns")  # the same dates parsed at another resolution hash the same
+    digest = hashlib.sha256(np.asarray(index.asi8 if hasattr(index, "asi8") else np.arange(len(index)),
+                                       dtype=np.int64).tobytes())
+    for column in (c for c in columns if c in frame.columns):
         digest.update(str(column).encode())
         digest.update(np.ascontiguousarray(frame[column].to_numpy(dtype=np.float64)).tobytes())
     return digest.hexdigest()[:16]

@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from forecaster.config import CELLS, MAX_BATCH_SIZE, MAX_LAYERS, MAX_UNITS, MAX_WINDOW, MIN_UNITS, ForecasterConfig
 from forecaster.errors import ConfigError, ForecasterError
 from forecaster.forecaster import LSTMForecaster, _frame_of
+from forecaster.runs import data_fingerprint, storage_url
 from forecaster.training import EpochReport
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # one INFO line per trial is noise in a library
@@ -210,8 +211,6 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     from sqlalchemy.exc import SQLAlchemyError
 
     if url is None:
-        from forecaster.runs import storage_url
-
         url = storage_url()
     url = str(url).strip()
     engine_kwargs: dict[str, Any] = {}
@@ -266,19 +265,6 @@ def default_study_name(data_name: str, target: str) -> str:
     """e.g. seattle-weather-temp_max-20261122-153000."""
     slug = re.sub(r"[^A-Za-z0-9._]+", "-", f"{data_name}-{target}").strip("-") or "study"
     return f"{slug}-{datetime.now():%Y%m%d-%H%M%S}"
-
-
-def data_fingerprint(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
-    """sha256 of the index and the given columns' values: workers of one study must see the same data."""
-    import hashlib
-
-    present = [c for c in columns if c in frame.columns]
-    part = frame[present]
-    if isinstance(part.index, pd.DatetimeIndex):
-        part = part.set_axis(part.index.as_unit("ns"), axis=0)  # the same dates read at another unit
-    digest = hashlib.sha256(json.dumps(present).encode())
-    digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def load_study(study_name: str, storage: str | None = None) -> optuna.Study:
