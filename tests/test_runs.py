@@ -275,3 +275,14 @@ def test_cli_refuses_a_damaged_store_in_one_line(tmp_path: Path, capsys) -> None
     db.write_bytes(b"garbage" * 1000)
     code, _, err = run(["runs", "list", "--store", str(db)], capsys)
     assert code == 2 and err.count("\n") == 1 and "damaged" in err
+
+
+def test_runs_and_optuna_studies_share_one_file(store: RunStore, fitted, dataset: Dataset) -> None:
+    from forecaster.tuning import SearchSpace, tune
+
+    run_id = store.record(*fitted, dataset, keep_model=False)
+    result = tune(dataset, fitted[0].config, SearchSpace(units=(4, 8)), trials=2, storage=f"sqlite:///{store.path}",
+                  study_name="shared")
+    assert result.n_complete + result.n_pruned == 2
+    assert [run.id for run in store.runs()] == [run_id]  # the study's tables sit beside the runs, untouched
+    assert store.record(*fitted, dataset, keep_model=False) == run_id + 1
