@@ -109,11 +109,16 @@ _LOAD_FLAGS = {"start": "--start", "end": "--end", "interval": "--interval", "pr
 
 
 def train_command(args: argparse.Namespace, dataset, load_args: dict, config, searched) -> str:
-    """The `python -m forecaster train` line that trains `config`: searched values and non-defaults."""
+    """The `python -m forecaster train` line that trains `config`: searched values and non-defaults.
+
+    Epochs and patience are left at train's own defaults: the per-trial budget of a search is
+    deliberately short, and the final model should train until early stopping ends it.
+    """
     from forecaster.config import default_config
 
     default_features = tuple(f for f in dataset.features if f != config.data.target)
     plain = default_config(dataset.freq, len(dataset.frame), config.data.target, default_features)
+    config = config.replace(train={"epochs": plain.train.epochs, "patience": plain.train.patience})
     words = ["python", "-m", "forecaster", "train", "--data", args.data]
     for key, flag in _LOAD_FLAGS.items():
         if key in load_args:
@@ -206,4 +211,4 @@ def _print_summary(result, command: str, seconds: float) -> None:
     else:
         print(f"Best (trial {result.best_trial}): validation loss {result.best_value:.5g} (the default settings "
               "lie outside the search space or did not complete)")
-    print(f"\nTrain the best configuration:\n  {command}")
+    print(f"\nTrain the best configuration (with train's usual epochs and early stopping):\n  {command}")

@@ -13,7 +13,7 @@ import pytest
 
 from forecaster import cli
 from forecaster.cli_tune import SEARCHABLE, TUNE_EPOCHS, TUNE_PATIENCE, add_tune_command
-from forecaster.config import ForecasterConfig
+from forecaster.config import ForecasterConfig, TrainConfig
 from forecaster.datasets import read_csv
 from forecaster.runs import storage_url
 from forecaster.training import configure_threads
@@ -68,12 +68,15 @@ def test_tune_json_reports_the_best_params_and_a_train_line_that_rebuilds_them(c
     assert len([line for line in err.splitlines() if line.startswith("trial ")]) == 4
     best = ForecasterConfig.from_dict(payload["best_config"])
     assert (best.train.epochs, best.train.patience) == (3, TUNE_PATIENCE)
-    # The printed train command trains exactly the best configuration.
+    # The printed train command trains the best configuration, with train's usual epochs and patience
+    # rather than the search's short per-trial budget.
     words = shlex.split(payload["train_command"])
     assert words[:4] == ["python", "-m", "forecaster", "train"]
     args = cli.build_parser().parse_args(words[3:])
     dataset = read_csv(csv_path, target="y", features=["x"])
-    assert cli._config_from_args(args, dataset) == best
+    usual = TrainConfig()
+    assert cli._config_from_args(args, dataset) == best.replace(train={"epochs": usual.epochs,
+                                                                       "patience": usual.patience})
 
 
 def test_tune_prints_a_table_and_uses_the_run_store_by_default(csv_path, forecaster_home):
