@@ -315,3 +315,18 @@ def tuning_figure(trials: pd.DataFrame) -> go.Figure:
                                  name="best so far"))
     fig.update_xaxes(title="trial", tickformat="d", dtick=1 if len(trials) <= 10 else None)
     return _layout(fig, "Validation loss per trial", "validation loss", height=340)
+
+
+def runs_loss_figure(curves: dict[str, tuple[list[float], list[float]]]) -> go.Figure:
+    """Validation (solid) and training (dotted) loss per epoch of several runs, one colour per run."""
+    palette = ["#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    fig = go.Figure()
+    for i, (name, (train_loss, val_loss)) in enumerate(curves.items()):
+        colour = palette[i % len(palette)]
+        epochs = list(range(1, len(val_loss) + 1))
+        fig.add_trace(go.Scatter(x=epochs, y=list(val_loss), mode="lines", name=f"{name} validation",
+                                 line=dict(color=colour, width=2)))
+        fig.add_trace(go.Scatter(x=epochs, y=list(train_loss), mode="lines", name=f"{name} training",
+                                 line=dict(color=colour, width=1, dash="dot"), showlegend=False))
+    fig.update_xaxes(title="epoch", tickformat="d")
+    return _layout(fig, "Loss per epoch (solid: validation, dotted: training)", "loss", height=340)

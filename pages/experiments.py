@@ -83,6 +83,13 @@ if len(runs) > 1:
     st.caption("Test part, in each series' units. Runs with another window or split are scored on their own test "
                "points; the naive column shows what the plainest forecast reached on the same data.")
     st.dataframe(compare_settings(runs), width="stretch")
+    with st.expander("Loss curves"):
+        from forecaster.plots import runs_loss_figure
+
+        st.plotly_chart(runs_loss_figure({run_name(r): (r.history.get("train_loss", []), r.history.get("val_loss", []))
+                                          for r in runs}), width="stretch")
+        st.caption("In each run's scaled units: comparable between runs with the same data, scaler, target transform "
+                   "and loss.")
 
 # ---------------------------------------------------------------- load and delete
 st.subheader("Use or remove")

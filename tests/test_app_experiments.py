@@ -71,7 +71,7 @@ def test_two_ticked_runs_are_compared_side_by_side(home: Path, synthetic_series:
     first, second = record(data, 8), record(data, 12)
     at = tick(open_page(PAGE), 0, 1)
     assert [s.value for s in at.subheader][:1] == ["Side by side"]
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # forecasts overlaid, and the loss curves
     metrics = at.dataframe[1].value
     assert list(metrics.columns) == [f"Run {first} · LSTM 1×8", "Naive", f"Run {second} · LSTM 1×12"]
     assert "MAE" in metrics.index and "Skill vs naive" in metrics.index
