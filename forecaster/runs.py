@@ -337,13 +337,12 @@ def compare_metrics(runs: list[Run]) -> pd.DataFrame:
     """
     from forecaster.metrics import METRIC_LABELS
 
-    columns: dict[str, dict] = {}
-    naive_for: dict[str, str] = {}
+    columns: dict[str, dict] = {run_name(run): run.metrics["lstm"] for run in runs}
+    first_on_data: dict[str, Run] = {}
     for run in runs:
-        columns[run_name(run)] = run.metrics["lstm"]
-        if run.data_hash not in naive_for:
-            naive_for[run.data_hash] = "Naive" if len({r.data_hash for r in runs}) == 1 else f"Naive (run {run.id}'s data)"
-            columns[naive_for[run.data_hash]] = run.metrics["naive"]
+        first_on_data.setdefault(run.data_hash, run)
+    for run in first_on_data.values():  # after the runs: one naive column per dataset
+        columns["Naive" if len(first_on_data) == 1 else f"Naive (run {run.id}'s data)"] = run.metrics["naive"]
     frame = pd.DataFrame(columns).rename(index=METRIC_LABELS)
     skill_row = {run_name(run): run.skill for run in runs}
     frame.loc["Skill vs naive"] = pd.Series(skill_row)

@@ -32,16 +32,17 @@ table = store.table().sort_index()  # oldest first: a run added meanwhile joins 
 table = table[table["Dataset"].isin(chosen)]
 # Ticks are row positions: if rows other than new ones at the bottom changed (a filter, a deletion
 # elsewhere), the old positions would point at other runs, so the ticks are cleared instead.
+# The browser keeps a table's ticks, so they are cleared by drawing a new table (a new key).
 shown, before = [int(i) for i in table.index], st.session_state.get("_runs_shown")
 if before is not None and shown[: len(before)] != before:
-    st.session_state.pop("runs_table", None)
+    st.session_state["_runs_table_gen"] = st.session_state.get("_runs_table_gen", 0) + 1
 st.session_state["_runs_shown"] = shown
 right.download_button("Export table as CSV", table.to_csv().encode(), file_name="runs.csv", mime="text/csv",
                       help="The table as shown, one row per run.")
 
 picked = st.dataframe(
     table.reset_index(), width="stretch", hide_index=True, on_select="rerun", selection_mode="multi-row",
-    key="runs_table", column_config={
+    key=f"runs_table_{st.session_state.get('_runs_table_gen', 0)}", column_config={
         "ID": st.column_config.NumberColumn(width="small", help="The run's id, as in 'python -m forecaster runs'."),
         "Skill vs naive": st.column_config.NumberColumn(format="percent", help="1 − LSTM MAE / naive MAE; above 0 beats naive."),
         "MAE": st.column_config.NumberColumn(format="%.4g", help="The LSTM's test MAE, in the series' units."),
@@ -133,6 +134,5 @@ with cols[1].popover(f"Delete {len(runs)} run{'s' if len(runs) > 1 else ''}", ic
                 store.delete(run.id)
             except ForecasterError as error:  # already deleted elsewhere: nothing left to do for it
                 st.warning(str(error))
-        st.session_state.pop("runs_table", None)
-        st.session_state.pop("_runs_shown", None)
+        st.session_state["_runs_table_gen"] = st.session_state.get("_runs_table_gen", 0) + 1
         st.rerun()

@@ -42,7 +42,8 @@ def record(data: Dataset, units: int, label: str = "") -> int:
 
 
 def tick(at: AppTest, *rows: int) -> AppTest:
-    at.session_state["runs_table"] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
+    generation = at.session_state["_runs_table_gen"] if "_runs_table_gen" in at.session_state else 0
+    at.session_state[f"runs_table_{generation}"] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
     at.run()
     assert not at.exception
     return at
@@ -73,7 +74,7 @@ def test_two_ticked_runs_are_compared_side_by_side(home: Path, synthetic_series:
     assert [s.value for s in at.subheader][:1] == ["Side by side"]
     assert len(at.get("plotly_chart")) == 2  # forecasts overlaid, and the loss curves
     metrics = at.dataframe[1].value
-    assert list(metrics.columns) == [f"Run {first} · LSTM 1×8", "Naive", f"Run {second} · LSTM 1×12"]
+    assert list(metrics.columns) == [f"Run {first} · LSTM 1×8", f"Run {second} · LSTM 1×12", "Naive"]
     assert "MAE" in metrics.index and "Skill vs naive" in metrics.index
     settings = at.dataframe[2].value
     assert list(settings.loc["Units"]) == ["8", "12"]

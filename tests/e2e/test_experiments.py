@@ -266,9 +266,6 @@ def test_delete_a_run_from_the_page(page, start_server, tmp_path, screenshot):
     screenshot("2-deleted")
 
 
-@pytest.mark.xfail(reason="Experiments clears ticks by popping st.session_state['runs_table'], which does not "
-                          "clear the grid's own selection in the browser: after a deletion the run that moved into "
-                          "the deleted run's row still shows ticked, and the next rerun selects it", strict=False)
 def test_no_run_is_ticked_after_a_deletion(page, start_server, tmp_path, screenshot):
     home = tmp_path / "home"
     store = RunStore(home / "runs.sqlite")
