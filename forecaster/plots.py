@@ -302,7 +302,7 @@ def runs_overlay_figure(frame: pd.DataFrame, unit: str = "") -> go.Figure:
 def tuning_figure(trials: pd.DataFrame) -> go.Figure:
     """Each trial's validation loss (by state) and the best so far, from a TuneJob table indexed by trial."""
     fig = go.Figure()
-    colours = {"complete": "#4c78a8", "pruned": "#bab0ac", "failed": "#e45756"}
+    colours = {"complete": "#4c78a8", "pruned": "#bab0ac", "stopped": "#f58518", "failed": "#e45756"}
     for state, colour in colours.items():
         part = trials[trials["State"] == state]
         if len(part):

@@ -318,7 +318,7 @@ class TrialSummary:
     """One finished trial, as on_trial receives it."""
 
     number: int
-    state: str  # complete, pruned or failed
+    state: str  # complete, pruned, failed, or stopped (cut short by the stop event; Optuna counts it pruned)
     value: float | None  # complete: best validation loss; pruned: the last one reported; failed: None
     params: dict[str, Any]
     epochs: int
@@ -354,7 +354,8 @@ class _Surplus(Exception):
 
 def _summary(trial: FrozenTrial) -> TrialSummary:
     attrs = trial.user_attrs
-    return TrialSummary(number=trial.number, state=_STATE_NAMES[trial.state], value=trial.value,
+    state = "stopped" if attrs.get("stopped") else _STATE_NAMES[trial.state]
+    return TrialSummary(number=trial.number, state=state, value=trial.value,
                         params=dict(trial.params), epochs=int(attrs.get("epochs", 0)),
                         seconds=float(attrs.get("seconds", 0.0)), worker=str(attrs.get("worker", "")),
                         error=attrs.get("error"))
@@ -418,6 +419,7 @@ def _objective(data: Any, base: ForecasterConfig, space: SearchSpace, trials: in
             trial.set_user_attr("epochs", last[0].epoch if last else 0)
             trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
         if stop_event.is_set():  # a half-trained model's loss would mislead: record the trial as pruned
+            trial.set_user_attr("stopped", True)  # shown as "stopped", not as the pruner's verdict
             trial.study.stop()
             raise optuna.TrialPruned("stopped by the user")
         history = model.history_
@@ -490,6 +492,6 @@ def _result(study: optuna.Study, base: ForecasterConfig, url: str, stopped: bool
                       best_config=apply_params(base, best.params) if best else None,
                       best_value=best.value if best else None, best_trial=best.number if best else None,
                       default_value=default.value if default else None, n_complete=len(complete),
-                      n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
+                      n_pruned=sum(t.state == TrialState.PRUNED and not t.user_attrs.get("stopped") for t in trials),
                       n_failed=sum(t.state == TrialState.FAIL for t in trials),
                       trials=trials_frame(study), stopped=stopped)

@@ -184,7 +184,7 @@ def test_stop_event_prunes_the_running_trial_and_ends_the_study(synthetic_series
     result = tune(synthetic_series, BASE, SPACE, trials=10, storage=url(tmp_path), study_name="stop",
                   on_trial=lambda summary: stop.arm(), stop_event=stop)
     assert result.stopped
-    assert list(result.trials["state"]) == ["complete", "pruned"]  # trial 1 was cut short; no trial 2
+    assert list(result.trials["state"]) == ["complete", "stopped"]  # trial 1 was cut short; no trial 2
     assert result.n_complete == 1 and result.best_trial == 0
     assert result.trials.loc[1, "epochs"] < BASE.train.epochs
 
