@@ -137,11 +137,13 @@ def test_the_test_part_never_chooses(synthetic_series, tmp_path):
 
 
 def test_pruning_stops_trials_that_trail_the_median(synthetic_series, tmp_path):
-    tune(synthetic_series, BASE, SPACE, trials=1, storage=url(tmp_path), study_name="prune")
+    # No early stopping: a trial that stopped itself before the warm-up ended could never be judged.
+    base = BASE.replace(train={"patience": 0})
+    tune(synthetic_series, base, SPACE, trials=1, storage=url(tmp_path), study_name="prune")
     study = load_study("prune", url(tmp_path))
     for _ in range(3):  # three finished trials that were far better at every epoch: the median to beat
         study.add_trial(optuna.trial.create_trial(value=1e-9, intermediate_values={e: 1e-9 for e in range(1, 9)}))
-    result = tune(synthetic_series, BASE, SPACE, trials=6, storage=url(tmp_path), study_name="prune")
+    result = tune(synthetic_series, base, SPACE, trials=6, storage=url(tmp_path), study_name="prune")
     new = result.trials[result.trials["number"] >= 4]
     assert list(new["state"]) == ["pruned", "pruned"]
     assert (new["epochs"] == PRUNER_WARMUP_EPOCHS).all()  # judged at the first epoch after the warm-up
