@@ -122,6 +122,18 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
+def streamlit_command(app: Path, port: int) -> list[str]:
+    """`streamlit run` headless on 127.0.0.1:port, with no file watcher and no usage statistics."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def app_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -137,14 +149,7 @@ def app_server(
     env = dict(os.environ)
     env["FORECASTER_HOME"] = str(workdir / "forecaster-home")  # never ~/.forecaster
     env["PYTHONUNBUFFERED"] = "1"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+    cmd = streamlit_command(app, port)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd,
