@@ -6,7 +6,7 @@ import streamlit as st
 
 from forecaster.config import CELLS, MAX_LAYERS, MAX_UNITS, MAX_WINDOW, MIN_UNITS, default_config
 from forecaster.errors import ConfigError
-from forecaster.ui import state
+from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 
 PARAM_LABELS = {"layers": "Layers", "units": "Units", "dropout": "Dropout", "window": "Window",
@@ -109,7 +109,8 @@ if st.button("Start search", type="primary", disabled=space is None or bool(busy
     from forecaster.ui.tune_job import TuneJob
 
     st.session_state["tune_job"] = TuneJob(base=base, dataset=dataset, space=space, trials=int(trials),
-                                           timeout=float(minutes) * 60 or None, seed=int(base.train.seed)).start()
+                                           timeout=float(minutes) * 60 or None, seed=int(base.train.seed),
+                                           alive=widgets.session_watch()).start()
     st.session_state["tune_selection"] = selection
     st.rerun()
 if busy and (job is None or not job.running):

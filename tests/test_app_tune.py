@@ -98,3 +98,20 @@ def test_search_refuses_to_start_while_a_training_runs(home: Path, selection: Se
     at = open_page(PAGE, selection=selection, job=Running())
     assert next(b for b in at.button if b.label == "Start search").disabled
     assert any("training run is in progress" in c.value for c in at.caption)
+
+
+def test_a_search_whose_browser_session_is_gone_stops(synthetic_series: pd.DataFrame, home: Path) -> None:
+    from forecaster.tuning import SearchSpace
+    from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
+    from forecaster.ui.tune_job import TuneJob
+
+    open_sessions = [True]
+    base = ForecasterConfig(data=DataConfig(target="y", window=10), model=ModelConfig(units=8),
+                            train=TrainConfig(epochs=50, patience=0))
+    job = TuneJob(base=base, dataset=synthetic_series, space=SearchSpace(units=(4, 16)), trials=100,
+                  alive=lambda: open_sessions[0])
+    job.stop_event.every = 0.05
+    job.start()
+    open_sessions[0] = False  # the tab was closed
+    assert job.wait(120) and job.status == "stopped"
+    assert job.stop_event.orphaned and len(job.summaries) < 100

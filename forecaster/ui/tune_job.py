@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from forecaster.config import ForecasterConfig
 from forecaster.ui.jobs import BackgroundJob, _share_threads
+
+
+class SessionStop(threading.Event):
+    """A stop flag that also reads as set once the browser session that started the search is gone.
+
+    Training asks it after every batch, so the session is looked up at most once per `every` seconds.
+    """
+
+    def __init__(self, alive: Callable[[], bool], every: float = 2.0) -> None:
+        super().__init__()
+        self.alive, self.every, self.checked = alive, every, time.monotonic()
+        self.orphaned = False
+
+    def is_set(self) -> bool:
+        if not super().is_set() and time.monotonic() - self.checked >= self.every:
+            self.checked = time.monotonic()
+            try:
+                gone = not self.alive()
+            except Exception:  # a check that fails must not end a user's search
+                gone = False
+            if gone:
+                self.orphaned = True
+                self.set()
+        return super().is_set()
 
 
 @dataclass
@@ -25,6 +50,13 @@ class TuneJob(BackgroundJob):
     summaries: list = field(default_factory=list)  # TrialSummary per finished trial (appends are atomic)
     trial_started: float = 0.0  # when the trial now running began
     result: Any = None  # forecaster.tuning.TuneResult once done
+    # Asked every few seconds: False once the browser session that started the search is gone, which
+    # stops it so an abandoned tab does not keep the CPU busy. None (tests) means nobody is watching.
+    alive: Callable[[], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.alive is not None:
+            self.stop_event = SessionStop(self.alive)
 
     what = "The search"
 
