@@ -310,6 +310,11 @@ class RunStore:
             raise StoreError(f"Run {run.id} was recorded without its model; train it again to forecast with it.")
         return LSTMForecaster.load(run.model_dir)
 
+    def model_archive(self, run_id: int) -> bytes:
+        """The run's model as one .zip, the same file 'Download model' gives (checked by loading it first)."""
+        model = self.load_model(run_id)
+        return model.to_bytes(extra=getattr(model, "extra_", {}))
+
     def _missing(self, run_id: Any) -> StoreError:
         return StoreError(f"There is no run {run_id} in the store {str(self.path)!r}; "
                           "'python -m forecaster runs list' shows the ids.")

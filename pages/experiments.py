@@ -122,6 +122,14 @@ if len(runs) == 1:
                 st.success(f"Loaded run {run.id}'s model and its data ({dataset.name}).")
             st.page_link("pages/forecast.py", label="Forecast with it", icon=":material/timeline:")
             st.page_link("pages/results.py", label="See its results", icon=":material/analytics:")
+    try:  # built once per ticked run, not on every rerun
+        archive = state.per_model("run_archive", (), lambda: store.model_archive(run.id), key=(str(store.path), run.id))
+    except ForecasterError as error:
+        cols[0].caption(str(error))
+    else:
+        cols[0].download_button(f"Download run {run.id}'s model", archive, file_name=f"run-{run.id}-model.zip",
+                                mime="application/zip",
+                                help="One file, the same as Forecast's 'Download model'; load it there again.")
 else:
     cols[0].caption("Tick a single run to load its model.")
 

@@ -160,3 +160,13 @@ def test_a_store_that_cannot_be_written_costs_the_record_not_the_model(home: Pat
     job = TrainingJob(config=config, dataset=dataset(synthetic_series), label="x").start()
     assert job.wait(120) and job.status == "done" and job.model is not None
     assert job.run_id is None and "could not be kept" in job.record_error
+
+
+def test_a_ticked_run_s_model_downloads_as_a_model_file(home: Path, synthetic_series: pd.DataFrame) -> None:
+    run_id = record(dataset(synthetic_series), 8)
+    at = tick(open_page(PAGE), 0)
+    button = next(b for b in at.get("download_button") if "model" in b.proto.label)
+    assert button.proto.label == f"Download run {run_id}'s model"
+    payload = RunStore().model_archive(run_id)
+    again = LSTMForecaster.from_bytes(payload)
+    pd.testing.assert_frame_equal(again.forecast(3), RunStore().load_model(run_id).forecast(3))

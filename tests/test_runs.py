@@ -286,3 +286,11 @@ def test_runs_and_optuna_studies_share_one_file(store: RunStore, fitted, dataset
     assert result.n_complete + result.n_pruned == 2
     assert [run.id for run in store.runs()] == [run_id]  # the study's tables sit beside the runs, untouched
     assert store.record(*fitted, dataset, keep_model=False) == run_id + 1
+
+
+def test_a_run_s_model_archive_loads_like_a_downloaded_model(store: RunStore, fitted, dataset: Dataset) -> None:
+    model, evaluation = fitted
+    run_id = store.record(model, evaluation, dataset)
+    again = LSTMForecaster.from_bytes(store.model_archive(run_id))
+    pd.testing.assert_frame_equal(again.forecast(4), model.forecast(4))
+    assert again.extra_["source"] == "upload:synthetic.csv"
