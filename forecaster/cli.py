@@ -554,6 +554,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         else:
             table = store.table(args.dataset)[["Created", "Dataset", "Target", "Cell", "Layers", "Units", "Window",
                                                 "Epochs", "MAE", "Naive MAE", "Skill vs naive", "Label"]]
+            table["Skill vs naive"] = table["Skill vs naive"].map(lambda v: "-" if v != v or v is None else f"{v:+.1%}")
             print(table.to_string(float_format=lambda v: f"{v:.4g}"))
         return 0
     if args.action == "delete":
