@@ -7,7 +7,8 @@ from datetime import date
 import streamlit as st
 
 from forecaster.config import DataConfig
-from forecaster.datasets import INTERVALS, PRICE_FIELDS, list_samples, load_ticker, read_csv
+from forecaster.csv_reader import read_csv
+from forecaster.datasets import INTERVALS, PRICE_FIELDS, list_samples, load_ticker
 from forecaster.errors import ConfigError, DataError
 from forecaster.plots import series_figure
 from forecaster.prepare import clean, split_points

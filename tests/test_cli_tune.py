@@ -14,7 +14,7 @@ import pytest
 from forecaster import cli
 from forecaster.cli_tune import SEARCHABLE, TUNE_EPOCHS, TUNE_PATIENCE, add_tune_command
 from forecaster.config import ForecasterConfig, TrainConfig
-from forecaster.datasets import read_csv
+from forecaster.csv_reader import read_csv
 from forecaster.runs import storage_url
 from forecaster.training import configure_threads
 from forecaster.tuning import PARAMS

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecaster import datasets
-from forecaster.datasets import (Dataset, infer_freq, list_samples, load_data, load_sample, load_ticker, read_csv,
+from forecaster import csv_reader, datasets
+from forecaster.csv_reader import read_csv
+from forecaster.datasets import (Dataset, infer_freq, list_samples, load_data, load_sample, load_ticker,
                                  studio_home)
 from forecaster.errors import DataError
 
@@ -207,14 +208,14 @@ def test_missing_path_and_limits(tmp_path, monkeypatch):
         read_csv(tmp_path / "nope.csv")
     with pytest.raises(DataError, match="is a folder"):
         read_csv(tmp_path)
-    wide = "date," + ",".join(f"c{i}" for i in range(datasets.MAX_COLUMNS + 1)) + "\n"
+    wide = "date," + ",".join(f"c{i}" for i in range(csv_reader.MAX_COLUMNS + 1)) + "\n"
     with pytest.raises(DataError, match="at most 500"):
         read_csv(wide.encode())
-    monkeypatch.setattr(datasets, "MAX_ROWS", 5)
+    monkeypatch.setattr(csv_reader, "MAX_ROWS", 5)
     long = "date,v\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 10))
     with pytest.raises(DataError, match="more than 5 rows"):
         read_csv(long.encode())
-    monkeypatch.setattr(datasets, "MAX_BYTES", 10)
+    monkeypatch.setattr(csv_reader, "MAX_BYTES", 10)
     with pytest.raises(DataError, match="larger than"):
         read_csv(long.encode())
 

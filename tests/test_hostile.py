@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
-from forecaster.datasets import Dataset, read_csv
+from forecaster.csv_reader import read_csv
+from forecaster.datasets import Dataset
 from forecaster.errors import ConfigError, DataError, ForecasterError, TrainingError
 from forecaster.forecaster import LSTMForecaster
 from forecaster.training import configure_threads
