@@ -97,11 +97,13 @@ def main() -> int:
     parser.add_argument("--reps", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--threads", type=int, help="torch threads (default: the library's policy)")
+    parser.add_argument("--case", choices=tuple(CASES), action="append",
+                        help="run only this case (repeatable; default: all)")
     args = parser.parse_args()
     threads = configure_threads(args.threads)
     reps = args.reps or (2 if args.quick else 5)
     epochs = args.epochs or (3 if args.quick else 6)
-    results = [run_case(name, reps, epochs) for name in CASES]
+    results = [run_case(name, reps, epochs) for name in (args.case or CASES)]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(r["ratio"] for r in results)
     if args.json:
