@@ -60,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an LSTM and compare it with the baselines on the test part")
     _add_data_options(train, required=True)
     _add_model_options(train)
-    train.add_argument("--out", help="also save the model in this folder (recorded runs keep their own copy in the "
-                                     "run store; with --no-record the default is runs/NAME-TIME)")
+    train.add_argument("--out", help="also save the model in this folder, or as one file if it ends in .zip "
+                                     "(recorded runs keep their own copy in the run store; with --no-record the "
+                                     "default is runs/NAME-TIME)")
     train.add_argument("--label", default="", help="a note to find the run by in 'runs list'")
     train.add_argument("--no-record", action="store_true", help="do not keep this run in the run store")
     _add_store_option(train)
@@ -94,7 +95,7 @@ def _add_store_option(parser: argparse.ArgumentParser) -> None:
 def _add_model_source(parser: argparse.ArgumentParser) -> None:
     """--model FOLDER or --run ID: a saved model, or the model of a recorded run."""
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="folder written by train --out (or model.save)")
+    source.add_argument("--model", help="folder or .zip file written by train --out or the app's 'Download model'")
     source.add_argument("--run", type=int, help="id of a recorded run (see 'runs list')")
     _add_store_option(parser)
 
@@ -236,7 +237,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is None and args.no_record:
         out = Path("runs") / f"{_slug(dataset.name)}-{datetime.now():%Y%m%d-%H%M%S}"
-    if out is not None:
+    if out is not None and out.suffix.lower() == ".zip":  # one file, as the app's 'Download model' gives
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(model.to_bytes(extra=extra))
+    elif out is not None:
         model.save(out, extra=extra)
     run_id = None
     if not args.no_record:
@@ -535,7 +539,10 @@ def _add_runs_command(commands) -> None:
     show.add_argument("id", type=int)
     delete = actions.add_parser("delete", help="forget a run and delete its model")
     delete.add_argument("id", type=int)
-    for parser in (listing, show, delete):
+    export = actions.add_parser("export", help="write a run's model as one .zip file (as the app's 'Download model')")
+    export.add_argument("id", type=int)
+    export.add_argument("--out", required=True, help="the .zip file to write")
+    for parser in (listing, show, delete, export):
         _add_store_option(parser)
         parser.add_argument("--json", action="store_true")
 
@@ -556,6 +563,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
                                                 "Epochs", "MAE", "Naive MAE", "Skill vs naive", "Label"]]
             table["Skill vs naive"] = table["Skill vs naive"].map(lambda v: "-" if v != v or v is None else f"{v:+.1%}")
             print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+        return 0
+    if args.action == "export":
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(store.model_archive(args.id))
+        if args.json:
+            _print_json({"run": args.id, "file": str(out)})
+        else:
+            print(f"Wrote run {args.id}'s model to {out} (forecast: python -m forecaster forecast --model {out})")
         return 0
     if args.action == "delete":
         store.delete(args.id)

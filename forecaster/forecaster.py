@@ -201,10 +201,15 @@ class LSTMForecaster:
 
     @classmethod
     def load(cls, directory: str | Path, device: str | None = None) -> "LSTMForecaster":
-        """Rebuild a saved model; never executes code from the folder and refuses anything malformed."""
+        """Rebuild a saved model from its folder or its .zip file; never executes code and refuses anything malformed."""
         folder = Path(directory)
+        if folder.is_file():
+            if folder.stat().st_size > MAX_WEIGHTS_BYTES + 2 * MAX_JSON_BYTES:
+                raise ModelFileError("The model file is far larger than any model this studio saves; it was refused.")
+            return cls.from_bytes(folder.read_bytes(), device)
         if not folder.is_dir():
-            raise ModelFileError(f"No saved model at {str(folder)!r}; give the folder that train --out wrote.")
+            raise ModelFileError(f"No saved model at {str(folder)!r}; give the folder or .zip file that train --out "
+                                 "wrote.")
         files = {name: folder / name for name in MODEL_FILES}
         missing = [name for name, path in files.items() if not path.is_file()]
         if missing:

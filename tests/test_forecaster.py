@@ -458,3 +458,20 @@ def test_pickled_json_never_executes(saved: Path, tmp_path: Path, member: str) -
     with pytest.raises(ModelFileError):
         LSTMForecaster.load(saved)
     assert not marker.exists()
+
+
+def test_load_reads_a_model_zip_file_too(synthetic_series: pd.DataFrame, tmp_path: Path) -> None:
+    model = fitted(synthetic_series)
+    archive = tmp_path / "model.zip"
+    archive.write_bytes(model.to_bytes())
+    pd.testing.assert_frame_equal(LSTMForecaster.load(archive).forecast(4), model.forecast(4))
+
+
+def test_load_refuses_an_absurdly_large_file_before_reading_it(tmp_path: Path) -> None:
+    from forecaster.forecaster import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
+
+    huge = tmp_path / "huge.zip"
+    with open(huge, "wb") as handle:  # sparse: takes no disk space
+        handle.truncate(MAX_WEIGHTS_BYTES + 2 * MAX_JSON_BYTES + 1)
+    with pytest.raises(ModelFileError, match="far larger"):
+        LSTMForecaster.load(huge)

@@ -294,3 +294,29 @@ def test_a_run_s_model_archive_loads_like_a_downloaded_model(store: RunStore, fi
     again = LSTMForecaster.from_bytes(store.model_archive(run_id))
     pd.testing.assert_frame_equal(again.forecast(4), model.forecast(4))
     assert again.extra_["source"] == "upload:synthetic.csv"
+
+
+def test_cli_exports_a_run_as_one_file_that_forecasts_like_the_run(tmp_path: Path, capsys,
+                                                                  synthetic_series: pd.DataFrame) -> None:
+    csv = tmp_path / "series.csv"
+    synthetic_series.to_csv(csv)
+    db = tmp_path / "cli.sqlite"
+    base = ["--data", str(csv), "--target", "y", "--window", "7", "--units", "8", "--epochs", "1", "--store", str(db)]
+    assert run(["train", *base, "--out", str(tmp_path / "direct.zip")], capsys)[0] == 0
+    code, out, err = run(["runs", "export", "1", "--store", str(db), "--out", str(tmp_path / "run1.zip")], capsys)
+    assert code == 0, err
+    assert "Wrote run 1's model" in out
+    forecasts = []
+    for source in (["--run", "1", "--store", str(db)], ["--model", str(tmp_path / "run1.zip")],
+                   ["--model", str(tmp_path / "direct.zip")]):
+        code, out, err = run(["forecast", *source, "--steps", "3", "--data", str(csv), "--json"], capsys)
+        assert code == 0, err
+        forecasts.append(json.loads(out)["forecast"])
+    assert forecasts[0] == forecasts[1] == forecasts[2]
+
+
+def test_cli_refuses_a_tampered_model_file_in_one_line(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "model.zip"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    code, _, err = run(["forecast", "--model", str(bad), "--steps", "3"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "not a valid archive" in err
