@@ -196,9 +196,9 @@ def test_runs_survive_a_restart_and_load_and_compare(page, start_server, tmp_pat
 
     # Tick the first run and load its model.
     _tick_row(page, 0)
-    load = page.get_by_role("button", name="Load run 1's model")
+    load = page.get_by_role("button", name="Load run 1's model", exact=True)
     load.wait_for(state="visible")
-    assert page.get_by_role("button", name="Load run 2's model").count() == 0
+    assert page.get_by_role("button", name="Load run 2's model", exact=True).count() == 0
     click_button(page, "Load run 1's model", timeout=60_000)
     wait_for_text(page, r"Loaded run 1's model")
     assert not [t for t in alert_texts(page) if "cannot" in t], alert_texts(page)
@@ -214,12 +214,12 @@ def test_runs_survive_a_restart_and_load_and_compare(page, start_server, tmp_pat
     # Back on Experiments: tick both runs to see them side by side.
     click_sidebar_link(page, "Experiments")
     _check_runs_listed(page, store, 2)
-    if page.get_by_role("button", name="Load run 1's model").count():
+    if page.get_by_role("button", name="Load run 1's model", exact=True).count():
         _tick_row(page, 1)  # run 1's tick was kept while we were away
     else:
         assert "Tick one run to load or delete it" in main_text(page)
         _tick_row(page, 0)
-        page.get_by_role("button", name="Load run 1's model").wait_for(state="visible")
+        page.get_by_role("button", name="Load run 1's model", exact=True).wait_for(state="visible")
         _tick_row(page, 1)
     wait_for_text(page, r"Side by side")
     wait_charts(page, 1)
@@ -242,7 +242,7 @@ def test_delete_a_run_from_the_page(page, start_server, tmp_path, screenshot):
     click_sidebar_link(page, "Experiments")
     _check_runs_listed(page, store, 2)
     _tick_row(page, 0)
-    page.get_by_role("button", name="Load run 1's model").wait_for(state="visible")
+    page.get_by_role("button", name="Load run 1's model", exact=True).wait_for(state="visible")
     click_button(page, "Delete 1 run")
     confirm = page.get_by_role("button", name="Delete for good")
     confirm.wait_for(state="visible")
@@ -262,7 +262,7 @@ def test_delete_a_run_from_the_page(page, start_server, tmp_path, screenshot):
     with page.expect_download(timeout=30_000):
         page.get_by_role("button", name="Export table as CSV").click()
     wait_idle(page)
-    assert page.get_by_role("button", name="Load run 2's model").count() == 0, "run 2 got ticked by itself"
+    assert page.get_by_role("button", name="Load run 2's model", exact=True).count() == 0, "run 2 got ticked by itself"
     assert "Tick one run to load or delete it" in main_text(page)
     assert exception_texts(page) == []
 
