@@ -35,6 +35,14 @@ def active_runs() -> int:
     return _active_runs
 
 
+def session_gone(alive: Callable[[], bool]) -> bool:
+    """Whether a session watch says the browser session has gone; a check that fails says it has not."""
+    try:
+        return not alive()
+    except Exception:  # a failing check must not end a user's work
+        return False
+
+
 @dataclass(kw_only=True)
 class BackgroundJob:
     """What every background job of a session shares: its thread, stop flag, status and timings."""
@@ -118,14 +126,9 @@ class TrainingJob(BackgroundJob):
 
     def _progress(self, report) -> None:
         self.reports.append(report)
-        if self.alive is not None and not self.stop_event.is_set():
-            try:
-                gone = not self.alive()
-            except Exception:  # a check that fails must not end a user's run
-                gone = False
-            if gone:
-                self.orphaned = True
-                self.stop_event.set()
+        if self.alive is not None and not self.stop_event.is_set() and session_gone(self.alive):
+            self.orphaned = True
+            self.stop_event.set()
 
     def _thread_name(self) -> str:
         return f"train-{self.label}"

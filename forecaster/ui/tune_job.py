@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from forecaster.config import ForecasterConfig
-from forecaster.ui.jobs import BackgroundJob, _share_threads
+from forecaster.ui.jobs import BackgroundJob, _share_threads, session_gone
 
 
 class SessionStop(threading.Event):
@@ -27,11 +27,7 @@ class SessionStop(threading.Event):
     def is_set(self) -> bool:
         if not super().is_set() and time.monotonic() - self.checked >= self.every:
             self.checked = time.monotonic()
-            try:
-                gone = not self.alive()
-            except Exception:  # a check that fails must not end a user's search
-                gone = False
-            if gone:
+            if session_gone(self.alive):
                 self.orphaned = True
                 self.set()
         return super().is_set()
