@@ -294,13 +294,6 @@ class RunStore:
         """The runs as a table indexed by ID, newest first."""
         return pd.DataFrame([run.summary() for run in self.runs(dataset)], columns=TABLE_COLUMNS).set_index("ID")
 
-    def datasets(self) -> list[str]:
-        """The names of the datasets runs were trained on."""
-        if not self.path.exists():
-            return []
-        with self._connect() as connection:
-            return [r[0] for r in connection.execute("SELECT DISTINCT dataset FROM runs ORDER BY dataset")]
-
     def load_model(self, run_id: int):
         """The run's saved model, checked like any model file."""
         from forecaster.forecaster import LSTMForecaster

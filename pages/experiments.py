@@ -15,11 +15,12 @@ store = RunStore()
 st.write("Every training run is kept here with its data, settings, loss curves, test metrics and model, "
          "and survives restarts. Tick runs in the table to compare them; sort by clicking a column heading.")
 
-try:
-    datasets = store.datasets()
+try:  # one read per rerun: the table (oldest first, so a run added meanwhile joins at the bottom)
+    every_run = store.table().sort_index()
 except ForecasterError as error:
     st.error(str(error))
     st.stop()
+datasets = sorted(every_run["Dataset"].unique())
 if not datasets:
     st.info("No runs yet. Train a model on the Train page (or with the quick start on Home) and it appears here.")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
@@ -28,8 +29,7 @@ if not datasets:
 left, right = st.columns([3, 1])
 chosen = left.multiselect("Datasets", datasets, default=datasets, key="experiments_datasets",
                           help="Show only runs trained on these datasets.")
-table = store.table().sort_index()  # oldest first: a run added meanwhile joins at the bottom, ticks stay put
-table = table[table["Dataset"].isin(chosen)]
+table = every_run[every_run["Dataset"].isin(chosen)]
 # Ticks are row positions: if rows other than new ones at the bottom changed (a filter, a deletion
 # elsewhere), the old positions would point at other runs, so the ticks are cleared instead.
 # The browser keeps a table's ticks, so they are cleared by drawing a new table (a new key).
@@ -52,7 +52,7 @@ picked = st.dataframe(
         "Train s": st.column_config.NumberColumn(format="%.1f"),
     })
 ids = [int(table.index[i]) for i in picked.selection.rows if i < len(table)]
-st.caption(f"{len(table)} of {sum(1 for _ in store.runs())} runs shown · store: {store.path}")
+st.caption(f"{len(table)} of {len(every_run)} runs shown · store: {store.path}")
 if not ids:
     st.info("Tick one run to load or delete it, two or more to compare them.")
     st.stop()

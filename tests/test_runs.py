@@ -86,7 +86,7 @@ def test_listing_is_newest_first_and_filters_by_dataset(store: RunStore, fitted,
     second = store.record(model, evaluation, other, keep_model=False)
     assert [run.id for run in store.runs()] == [second, first]
     assert [run.id for run in store.runs("other")] == [second]
-    assert store.datasets() == ["other", "synthetic"]
+    assert sorted(store.table()["Dataset"]) == ["other", "synthetic"]
     table = store.table()
     assert list(table.index) == [second, first] and list(table.columns) == list(TABLE_COLUMNS[1:])
     assert store.get(first).model_dir is None
@@ -96,7 +96,7 @@ def test_listing_is_newest_first_and_filters_by_dataset(store: RunStore, fitted,
 
 def test_an_empty_or_absent_store_lists_nothing(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "none" / "runs.sqlite")
-    assert store.runs() == [] and store.datasets() == [] and store.table().empty
+    assert store.runs() == [] and store.table().empty
     assert not store.path.exists()  # reading does not create files
     with pytest.raises(StoreError, match="no run 3"):
         store.get(3)
