@@ -109,6 +109,7 @@ if len(runs) == 1:
             current = state.selection()
             try:
                 dataset = data_for_run(run, candidates=(current.dataset,))
+                evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit)
             except ForecasterError as error:
                 state.set_model(model, None, None)
                 st.warning(f"Loaded run {run.id}'s model. {error} Results can still evaluate it on the current data.")
@@ -118,7 +119,7 @@ if len(runs) == 1:
                                             missing=data.missing, outliers=data.outliers, resample=data.resample,
                                             split=data.split)
                 state.set_selection(selection)
-                state.set_model(model, evaluate(model, model.prepare(dataset), unit=dataset.unit), selection)
+                state.set_model(model, evaluation, selection)
                 st.success(f"Loaded run {run.id}'s model and its data ({dataset.name}).")
             st.page_link("pages/forecast.py", label="Forecast with it", icon=":material/timeline:")
             st.page_link("pages/results.py", label="See its results", icon=":material/analytics:")

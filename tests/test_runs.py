@@ -239,12 +239,19 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_cli_train_records_a_run_that_runs_commands_show_forecast_and_delete(tmp_path: Path, capsys,
-                                                                            synthetic_series: pd.DataFrame) -> None:
+@pytest.fixture
+def cli_setup(tmp_path: Path, synthetic_series: pd.DataFrame) -> tuple[Path, Path, list[str]]:
+    """A CSV of the synthetic series, a store file, and the train options for a tiny run on them."""
     csv = tmp_path / "series.csv"
     synthetic_series.to_csv(csv)
     db = tmp_path / "cli.sqlite"
-    base = ["--data", str(csv), "--target", "y", "--window", "7", "--units", "8", "--epochs", "1", "--store", str(db)]
+    return csv, db, ["--data", str(csv), "--target", "y", "--window", "7", "--units", "8", "--epochs", "1",
+                     "--store", str(db)]
+
+
+def test_cli_train_records_a_run_that_runs_commands_show_forecast_and_delete(tmp_path: Path, capsys,
+                                                                            cli_setup) -> None:
+    csv, db, base = cli_setup
     code, out, err = run(["train", *base, "--label", "cli test", "--json"], capsys)
     assert code == 0, err
     run_id = json.loads(out)["run_id"]
@@ -296,12 +303,8 @@ def test_a_run_s_model_archive_loads_like_a_downloaded_model(store: RunStore, fi
     assert again.extra_["source"] == "upload:synthetic.csv"
 
 
-def test_cli_exports_a_run_as_one_file_that_forecasts_like_the_run(tmp_path: Path, capsys,
-                                                                  synthetic_series: pd.DataFrame) -> None:
-    csv = tmp_path / "series.csv"
-    synthetic_series.to_csv(csv)
-    db = tmp_path / "cli.sqlite"
-    base = ["--data", str(csv), "--target", "y", "--window", "7", "--units", "8", "--epochs", "1", "--store", str(db)]
+def test_cli_exports_a_run_as_one_file_that_forecasts_like_the_run(tmp_path: Path, capsys, cli_setup) -> None:
+    csv, db, base = cli_setup
     assert run(["train", *base, "--out", str(tmp_path / "direct.zip")], capsys)[0] == 0
     code, out, err = run(["runs", "export", "1", "--store", str(db), "--out", str(tmp_path / "run1.zip")], capsys)
     assert code == 0, err
