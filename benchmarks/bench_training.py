@@ -24,7 +24,7 @@ from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainCo
 from forecaster.datasets import load_sample  # noqa: E402
 from forecaster.forecaster import LSTMForecaster  # noqa: E402
 from forecaster.prepare import input_windows, prepare  # noqa: E402
-from forecaster.training import configure_threads  # noqa: E402
+from forecaster.training import configure_threads, resolve_device  # noqa: E402
 
 CASES = {"daily": ("seattle-weather", "temp_max", 30), "hourly": ("seattle-temps", "temp", 168)}
 UNITS, LAYERS, BATCH, LR = 64, 2, 32, 1e-3
@@ -42,22 +42,30 @@ class RawNet(nn.Module):
         return self.head(self.lstm(x)[0][:, -1])
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so an epoch's wall time includes it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def raw_epochs(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> list[float]:
-    """Seconds of each epoch of a minimal loop over prebuilt tensors (no DataLoader)."""
+    """Seconds of each epoch of a minimal loop over prebuilt tensors (no DataLoader), on x's device."""
     torch.manual_seed(seed)
-    net = RawNet(x.shape[2])
+    net = RawNet(x.shape[2]).to(x.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
     criterion = nn.MSELoss()
     times = []
     for _ in range(epochs):
+        synchronize(x.device)
         start = time.perf_counter()
-        order = torch.randperm(len(x))
+        order = torch.randperm(len(x), device=x.device)
         for first in range(0, len(x), BATCH):
             index = order[first:first + BATCH]
             optimizer.zero_grad()
             loss = criterion(net(x[index]), y[index])
             loss.backward()
             optimizer.step()
+        synchronize(x.device)
         times.append(time.perf_counter() - start)
     return times
 
@@ -78,8 +86,9 @@ def run_case(name: str, reps: int, epochs: int) -> dict:
         train=TrainConfig(epochs=epochs, batch_size=BATCH, lr=LR, patience=0, clip_norm=0.0))
     prepared = prepare(dataset.frame, config.data, target)
     origins = prepared.train_origins
-    x = torch.as_tensor(input_windows(prepared.inputs, origins, window))  # (n, window, 1)
-    y = torch.as_tensor(prepared.target[origins + 1][:, None])  # (n, 1)
+    device = resolve_device(config.train.device)  # the same device fit picks: CUDA when torch sees it
+    x = torch.as_tensor(input_windows(prepared.inputs, origins, window), device=device)  # (n, window, 1)
+    y = torch.as_tensor(prepared.target[origins + 1][:, None], device=device)  # (n, 1)
     raw, fit = [], []
     for rep in range(reps):  # alternate so machine noise hits both sides alike
         raw.extend(raw_epochs(x, y, epochs, seed=rep)[1:])  # the first epoch warms caches up
@@ -87,7 +96,14 @@ def run_case(name: str, reps: int, epochs: int) -> dict:
     raw_median, fit_median = statistics.median(raw), statistics.median(fit)
     return {"case": name, "sample": sample, "window": window, "train_windows": int(len(x)),
             "raw_seconds_per_epoch": round(raw_median, 4), "fit_seconds_per_epoch": round(fit_median, 4),
-            "ratio": round(fit_median / raw_median, 3)}
+            "ratio": round(fit_median / raw_median, 3), "device": str(device)}
+
+
+def device_name() -> str:
+    """The device both sides train on, in words."""
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name()}, cuDNN {torch.backends.cudnn.version()})"
+    return "cpu"
 
 
 def main() -> int:
@@ -107,11 +123,11 @@ def main() -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(r["ratio"] for r in results)
     if args.json:
-        print(json.dumps({"threads": threads, "reps": reps, "epochs": epochs, "cases": results,
+        print(json.dumps({"device": device_name(), "torch": torch.__version__, "threads": threads, "reps": reps, "epochs": epochs, "cases": results,
                           "peak_rss_mb": round(peak_mb, 1), "ratio": worst}, indent=2))
     else:
         print(f"torch {torch.__version__}, {threads} thread(s), {reps} reps x {epochs} epochs per side, "
-              f"device {'cuda' if torch.cuda.is_available() else 'cpu'}")
+              f"device {device_name()}")
         for r in results:
             print(f"{r['case']:>6}: {r['train_windows']} windows of {r['window']}: raw {r['raw_seconds_per_epoch']:.4f} s/epoch, "
                   f"fit {r['fit_seconds_per_epoch']:.4f} s/epoch, ratio {r['ratio']:.3f}")

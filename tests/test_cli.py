@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from forecaster import cli
 from forecaster.training import configure_threads
+from process_helpers import child_env
 
 REPO = Path(__file__).resolve().parents[1]
 BAD_CSVS = sorted((REPO / "tests" / "data" / "bad").glob("*")) if (REPO / "tests" / "data" / "bad").is_dir() else []
@@ -254,7 +254,7 @@ def test_argparse_mistakes_exit_with_two() -> None:
 # ---------------------------------------------------------------- the real entry point
 
 def _python_m(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FORECASTER_THREADS": "1", "PYTHONPATH": str(REPO)}
+    env = child_env()
     return subprocess.run([sys.executable, "-m", "forecaster", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
 

@@ -258,6 +258,23 @@ def test_save_load_gives_identical_predictions(synthetic_series: pd.DataFrame, t
     pd.testing.assert_frame_equal(loaded.forecast(7), model.forecast(7))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
+def test_auto_device_trains_on_cuda_and_the_model_moves_to_cpu(synthetic_series: pd.DataFrame, tmp_path: Path,
+                                                                cell: str) -> None:
+    config = tiny(features=("x",), horizon=3).replace(model={"cell": cell, "layers": 2, "dropout": 0.2})
+    model = fitted(synthetic_series, config)  # device "auto": no setting names the GPU
+    assert model.device.type == "cuda"
+    on_gpu = _test_predictions(model)
+    assert np.isfinite(on_gpu).all() and on_gpu.shape[1] == 3
+    loaded = LSTMForecaster.load(model.save(tmp_path / "model"), device="cpu")
+    assert loaded.device.type == "cpu"
+    prepared = loaded.prepare(synthetic_series)
+    # cuDNN and the CPU kernels sum in different orders: equal to float32 rounding (no TF32), not bit for bit.
+    np.testing.assert_allclose(loaded.predict_origins(prepared, prepared.test_origins), on_gpu, rtol=1e-5, atol=1e-5)
+    assert np.isfinite(model.forecast(5).to_numpy(dtype=float)).all()
+
+
 def test_bytes_round_trip(synthetic_series: pd.DataFrame) -> None:
     model = fitted(synthetic_series)
     payload = model.to_bytes(extra={"k": 1})

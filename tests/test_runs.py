@@ -24,6 +24,7 @@ from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster
 from forecaster.runs import TABLE_COLUMNS, RunStore, data_fingerprint
 from forecaster.training import configure_threads
+from process_helpers import child_env
 
 configure_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -194,7 +195,7 @@ _WRITER = textwrap.dedent("""
 
 
 def _writer(path: Path, label: str, count: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FORECASTER_THREADS": "1"}
+    env = child_env()
     return subprocess.Popen([sys.executable, "-c", _WRITER, str(path), label, str(count)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -242,6 +242,16 @@ def test_resolve_device() -> None:
     assert resolve_device("auto").type == expected
 
 
+def test_a_cuda_device_turns_tf32_off_in_cudnn_and_the_cpu_leaves_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)  # torch's default; restored afterwards
+    assert resolve_device("cpu").type == "cpu" and torch.backends.cudnn.allow_tf32
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cuda"
+    assert not torch.backends.cudnn.allow_tf32
+    with torch.backends.cudnn.flags(enabled=False):  # still usable, as inspect's attribution needs it
+        pass
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_resolve_device_cuda_without_gpu_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="no CUDA GPU"):

@@ -25,6 +25,7 @@ from forecaster.training import configure_threads
 from forecaster.tuning import (DEFAULT_SPACE, PARAMS, PRUNER_WARMUP_EPOCHS, SearchSpace, TrialSummary, TuneResult,
                                best_config, data_fingerprint, default_space, load_study, open_storage, trials_frame,
                                tune)
+from process_helpers import child_env
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = ForecasterConfig(DataConfig(target="y", window=14), ModelConfig(units=8),
@@ -272,7 +273,7 @@ def test_two_worker_processes_share_one_study(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     go = tmp_path / "go"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FORECASTER_THREADS": "1"}
+    env = child_env()
     workers = [subprocess.Popen([sys.executable, str(script), url(tmp_path), str(tmp_path / f"ready{i}"), str(go)],
                                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for i in range(2)]
@@ -303,7 +304,7 @@ def test_a_killed_workers_trial_is_failed_and_frees_its_place(tmp_path, monkeypa
     script.write_text(WORKER.replace("epochs=4, patience=2", "epochs=1000, patience=0"))
     go = tmp_path / "go"
     go.touch()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "FORECASTER_THREADS": "1"}
+    env = child_env()
     worker = subprocess.Popen([sys.executable, str(script), url(tmp_path), str(tmp_path / "ready"), str(go)],
                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
