@@ -90,9 +90,13 @@ def run_case(name: str, reps: int, epochs: int) -> dict:
     x = torch.as_tensor(input_windows(prepared.inputs, origins, window), device=device)  # (n, window, 1)
     y = torch.as_tensor(prepared.target[origins + 1][:, None], device=device)  # (n, 1)
     raw, fit = [], []
-    for rep in range(reps):  # alternate so machine noise hits both sides alike
-        raw.extend(raw_epochs(x, y, epochs, seed=rep)[1:])  # the first epoch warms caches up
-        fit.extend(fit_epochs(dataset, config.replace(train={"seed": rep}))[1:])
+    for rep in range(reps):
+        # Alternate sides, raw first on even reps and fit first on odd ones (A B B A ...), so noise
+        # and slow drift of a shared machine hit both alike; the first epoch of each run warms caches.
+        sides = [lambda: raw.extend(raw_epochs(x, y, epochs, seed=rep)[1:]),
+                 lambda: fit.extend(fit_epochs(dataset, config.replace(train={"seed": rep}))[1:])]
+        for side in (sides if rep % 2 == 0 else sides[::-1]):
+            side()
     raw_median, fit_median = statistics.median(raw), statistics.median(fit)
     return {"case": name, "sample": sample, "window": window, "train_windows": int(len(x)),
             "raw_seconds_per_epoch": round(raw_median, 4), "fit_seconds_per_epoch": round(fit_median, 4),
@@ -117,8 +121,8 @@ def main() -> int:
                         help="run only this case (repeatable; default: all)")
     args = parser.parse_args()
     threads = configure_threads(args.threads)
-    reps = args.reps or (2 if args.quick else 5)
-    epochs = args.epochs or (3 if args.quick else 6)
+    reps = args.reps or (4 if args.quick else 6)
+    epochs = args.epochs or (2 if args.quick else 4)
     results = [run_case(name, reps, epochs) for name in (args.case or CASES)]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(r["ratio"] for r in results)

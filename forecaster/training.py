@@ -65,13 +65,46 @@ class History:
                    stopped_by_user=bool(raw.get("stopped_by_user", False)))
 
 
+PROC_STAT = "/proc/stat"
+LOAD_SAMPLE_SECONDS = 0.2
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from the first line of /proc/stat (Linux)."""
+    with open(PROC_STAT, encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = fields[3] + fields[4] + fields[7]  # idle, waiting on disk, or lent to other machines: not busy here
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores_elsewhere(cores: int, seconds: float = LOAD_SAMPLE_SECONDS) -> float:
+    """Cores that other processes keep busy now: CPU use sampled over `seconds`, less this process's own.
+
+    Falls back to the 1-minute load average where /proc/stat is missing. The average lags by
+    about a minute, so right after a heavy job (an install, a previous run) it still reports
+    cores busy that are idle now, and training would start on fewer threads than it could use.
+    """
+    try:
+        busy_before, total_before = _cpu_ticks()
+        own_before, wall_before = time.process_time(), time.perf_counter()
+        time.sleep(seconds)
+        busy_after, total_after = _cpu_ticks()
+        own = (time.process_time() - own_before) / max(1e-9, time.perf_counter() - wall_before)
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if total_after <= total_before:
+        return 0.0
+    busy = cores * (busy_after - busy_before) / (total_after - total_before)
+    return max(0.0, busy - own)
+
+
 def configure_threads(threads: int | None = None, sharing: int = 1) -> int:
     """Set torch's CPU thread count and return it: $FORECASTER_THREADS, else the idle cores split `sharing` ways.
 
     Small recurrent nets gain little beyond a few threads (at most 4 are used). Threads that
     compete with other busy processes make training many times slower (measured here: 2
-    threads on 2 busy cores ran an epoch 10x slower than 1 thread), so only cores that the
-    last minute's load average leaves idle are taken, and runs side by side share them.
+    threads on 2 busy cores ran an epoch 10x slower than 1 thread), so only cores that other
+    processes leave idle now are taken, and runs side by side in this process share them.
     """
     if threads is None:
         env = os.environ.get("FORECASTER_THREADS", "").strip()
@@ -79,7 +112,7 @@ def configure_threads(threads: int | None = None, sharing: int = 1) -> int:
             threads = int(env)
         else:
             cores = os.cpu_count() or 1
-            busy = min(cores - 1, int(round(os.getloadavg()[0]))) if hasattr(os, "getloadavg") else 0
+            busy = min(cores - 1, int(round(busy_cores_elsewhere(cores))))
             threads = max(1, min(4, (cores - max(0, busy)) // max(1, sharing)))
     torch.set_num_threads(threads)
     return threads

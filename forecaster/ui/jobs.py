@@ -28,7 +28,8 @@ def _share_threads(change: int) -> None:
 
     with _active_lock:
         _active_runs = max(0, _active_runs + change)
-        configure_threads(sharing=max(1, _active_runs))
+        if _active_runs:  # with none left, the next run to start measures the load afresh
+            configure_threads(sharing=_active_runs)
 
 
 def active_runs() -> int:
