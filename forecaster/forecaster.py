@@ -260,7 +260,10 @@ class LSTMForecaster:
         if any(not torch.isfinite(state[k]).all() for k in state):
             raise ModelFileError("The model's weights contain NaN or infinite values; train the model again.")
         net.load_state_dict(state)
-        net.to(resolve_device(device or config.train.device)).eval()
+        # A model trained with device "cuda" still opens where there is no GPU: the place it was
+        # trained is no order to load it there. Only an explicit `device` argument insists.
+        saved = "auto" if config.train.device == "cuda" else config.train.device
+        net.to(resolve_device(device or saved)).eval()
         model.net_, model.scaler_, model.history_, model.tail_ = net, scaler, history, tail
         model.target_, model.columns_, model.freq_ = columns[0], columns, meta.get("freq")
         model.data_info_ = meta.get("data", {}) if isinstance(meta.get("data"), dict) else {}

@@ -275,6 +275,20 @@ def test_auto_device_trains_on_cuda_and_the_model_moves_to_cpu(synthetic_series:
     assert np.isfinite(model.forecast(5).to_numpy(dtype=float)).all()
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_model_trained_on_cuda_loads_on_a_machine_without_a_gpu(synthetic_series: pd.DataFrame,
+                                                                 tmp_path: Path) -> None:
+    folder = fitted(synthetic_series).save(tmp_path / "model")
+    settings = json.loads((folder / CONFIG_FILE).read_text())
+    settings["train"]["device"] = "cuda"  # as `train --device cuda` on a GPU machine writes it
+    (folder / CONFIG_FILE).write_text(json.dumps(settings))
+    loaded = LSTMForecaster.load(folder)
+    assert loaded.device.type == "cpu" and loaded.config.train.device == "cuda"
+    assert np.isfinite(loaded.forecast(3).to_numpy(dtype=float)).all()
+    with pytest.raises(ConfigError, match="no CUDA GPU"):  # asking for the GPU outright still says why not
+        LSTMForecaster.load(folder, device="cuda")
+
+
 def test_bytes_round_trip(synthetic_series: pd.DataFrame) -> None:
     model = fitted(synthetic_series)
     payload = model.to_bytes(extra={"k": 1})
