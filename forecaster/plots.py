@@ -314,6 +314,14 @@ def tuning_figure(trials: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=best.index, y=best.to_numpy(), mode="lines", line=dict(shape="hv", color="#54a24b"),
                                  name="best so far"))
     fig.update_xaxes(title="trial", tickformat="d", dtick=1 if len(trials) <= 10 else None)
+    losses = trials["Validation loss"].to_numpy(dtype=float)
+    losses = losses[np.isfinite(losses)]
+    if len(losses):
+        # Plotly's own range for one point (or equal ones) spans -0.5..1, negative losses included.
+        low, high = float(losses.min()), float(losses.max())
+        pad = max(0.1 * (high - low), 0.05 * abs(high), 1e-9)
+        fig.update_yaxes(range=[max(0.0, low - pad) if low >= 0 else low - pad, high + pad])
+        fig.update_xaxes(range=[float(trials.index.min()) - 0.5, float(trials.index.max()) + 0.5])
     return _layout(fig, "Validation loss per trial", "validation loss", height=340)
 
 

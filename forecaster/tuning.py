@@ -390,7 +390,8 @@ def best_config(study: optuna.Study, base: ForecasterConfig) -> ForecasterConfig
 
 
 def _objective(data: Any, base: ForecasterConfig, space: SearchSpace, trials: int, worker: str,
-               stop_event: threading.Event) -> Callable[[optuna.Trial], float]:
+               stop_event: threading.Event,
+               on_epoch: Callable[[int, EpochReport], None] | None) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
         # Two workers may both start a trial when one place is left; the later-numbered one steps back.
         earlier = [t for t in trial.study.get_trials(deepcopy=False, states=_RESERVED) if t.number < trial.number]
@@ -404,6 +405,8 @@ def _objective(data: Any, base: ForecasterConfig, space: SearchSpace, trials: in
 
         def progress(report: EpochReport) -> None:
             last[:] = [report]
+            if on_epoch is not None:
+                on_epoch(trial.number, report)
             trial.report(report.val_loss, report.epoch)
             if trial.should_prune():  # propagates out of fit before the model is kept: no state is left behind
                 raise optuna.TrialPruned(f"validation loss {report.val_loss:.4g} at epoch {report.epoch} is "
@@ -432,13 +435,14 @@ def _objective(data: Any, base: ForecasterConfig, space: SearchSpace, trials: in
 def tune(data: Any, base: ForecasterConfig, space: SearchSpace, *, trials: int, timeout: float | None = None,
          storage: str | None = None, study_name: str | None = None,
          on_trial: Callable[[TrialSummary], None] | None = None, stop_event: threading.Event | None = None,
-         seed: int = 0) -> TuneResult:
+         seed: int = 0, on_epoch: Callable[[int, EpochReport], None] | None = None) -> TuneResult:
     """Search `space` around `base`, minimising the best validation loss, until the study has `trials` trials.
 
     `trials` counts finished (complete or pruned) trials of the whole study, over every worker that
     joins it with the same storage and study name. No new trial starts after `timeout` seconds; the
     one running then finishes. Setting `stop_event` stops the running trial (recorded as pruned) and
-    the search.
+    the search. `on_trial` receives each finished trial of this worker; `on_epoch` receives the trial
+    number and the report of every epoch of this worker's running trial.
     """
     if not isinstance(base, ForecasterConfig) or not isinstance(space, SearchSpace):
         raise ConfigError("tune needs a ForecasterConfig as base and a SearchSpace.")
@@ -476,7 +480,7 @@ def tune(data: Any, base: ForecasterConfig, space: SearchSpace, *, trials: int, 
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)  # a killed worker's trial must not hold its place for ever
     if len(study.get_trials(deepcopy=False, states=_RESERVED)) < trials and not stop_event.is_set():
-        study.optimize(_objective(data, base, space, trials, worker, stop_event), timeout=timeout,
+        study.optimize(_objective(data, base, space, trials, worker, stop_event, on_epoch), timeout=timeout,
                        catch=(ForecasterError, _Surplus),
                        # Counting other workers' running trials too keeps them from overshooting the total.
                        callbacks=[MaxTrialsCallback(trials, states=_RESERVED), after_trial])

@@ -140,9 +140,12 @@ def _live() -> None:
     if not job.running:
         st.rerun()  # the whole page: the result and the buttons above
     done = len(job.summaries)
+    report = job.trial_epoch
+    epoch = (f"epoch {report.epoch} of {report.max_epochs}, validation loss {report.val_loss:.4g} · "
+             if report is not None else "")
     st.progress(min(1.0, done / job.trials),
                 text=f"Trial {done + 1} of {job.trials} running for {time.time() - job.trial_started:.0f}s · "
-                     f"{job.elapsed:.0f}s elapsed")
+                     f"{epoch}{job.elapsed:.0f}s elapsed")
     if job.stop_event.is_set():
         st.info("Stopping after the current epoch…")
     elif st.button("Stop search", key=f"stop-tune-{id(job)}"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -89,6 +90,27 @@ def test_stop_ends_the_search_and_keeps_what_finished(home: Path, selection: Sel
     at.run()
     assert not at.exception and "stopped" in at.warning[0].value
     assert len(job.summaries) < 50
+
+
+def test_the_running_trial_shows_its_epoch_and_validation_loss(home: Path, selection: Selection) -> None:
+    import time
+
+    at = small_search(open_page(PAGE, selection=selection), ["units"], trials=50)
+    at.number_input(key="_w_tune_epochs").set_value(200).run()
+    job = start(at)
+    try:
+        deadline = time.monotonic() + 120
+        while job.trial_epoch is None and job.running:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        at.run()
+        assert not at.exception
+        texts = [element.proto.text for element in at.get("progress")]
+        assert any(re.match(r"Trial \d+ of 50 running for \d+s · epoch \d+ of 200, validation loss [\d.e-]+ · "
+                            r"\d+s elapsed", text) for text in texts), texts
+    finally:
+        job.stop()
+        assert job.wait(120)
 
 
 def test_search_refuses_to_start_while_a_training_runs(home: Path, selection: Selection) -> None:

@@ -101,8 +101,9 @@ def test_storage_errors_are_one_clear_sentence_without_the_password(tmp_path):
 
 def test_a_short_search_starts_from_the_base_and_stays_in_its_ranges(synthetic_series, tmp_path):
     seen: list[TrialSummary] = []
+    epochs: list[tuple[int, int]] = []
     result = tune(synthetic_series, BASE, SPACE, trials=4, storage=url(tmp_path), study_name="short",
-                  on_trial=seen.append)
+                  on_trial=seen.append, on_epoch=lambda number, report: epochs.append((number, report.epoch)))
     assert isinstance(result, TuneResult)
     assert result.n_complete + result.n_pruned == 4 and result.n_failed == 0
     assert [s.number for s in seen] == [0, 1, 2, 3]
@@ -118,6 +119,8 @@ def test_a_short_search_starts_from_the_base_and_stays_in_its_ranges(synthetic_s
                                    "worker", "error"]
     assert frame.loc[result.best_trial, "val_loss"] == result.best_value
     assert (frame["epochs"] > 0).all() and (frame["seconds"] > 0).all()
+    # on_epoch saw every epoch of every trial, in order, pruned ones up to the epoch that pruned them.
+    assert epochs == [(number, epoch) for number in frame.index for epoch in range(1, frame.loc[number, "epochs"] + 1)]
     assert set(frame["worker"]) == {f"{socket.gethostname()}:{os.getpid()}"}
     study = load_study("short", url(tmp_path))
     assert best_config(study, BASE.replace(data={"target": "y"})) == best

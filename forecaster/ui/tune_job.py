@@ -45,6 +45,7 @@ class TuneJob(BackgroundJob):
     seed: int = 0
     summaries: list = field(default_factory=list)  # TrialSummary per finished trial (appends are atomic)
     trial_started: float = 0.0  # when the trial now running began
+    trial_epoch: Any = None  # the running trial's last EpochReport, None before its first epoch ends
     result: Any = None  # forecaster.tuning.TuneResult once done
     # Asked every few seconds: False once the browser session that started the search is gone, which
     # stops it so an abandoned tab does not keep the CPU busy. None (tests) means nobody is watching.
@@ -61,7 +62,11 @@ class TuneJob(BackgroundJob):
 
     def _on_trial(self, summary) -> None:
         self.summaries.append(summary)
+        self.trial_epoch = None
         self.trial_started = time.time()
+
+    def _on_epoch(self, number: int, report) -> None:
+        self.trial_epoch = report
 
     def _work(self) -> None:
         from forecaster.tuning import tune
@@ -70,7 +75,8 @@ class TuneJob(BackgroundJob):
         try:
             self.trial_started = time.time()
             self.result = tune(self.dataset, self.base, self.space, trials=self.trials, timeout=self.timeout,
-                               on_trial=self._on_trial, stop_event=self.stop_event, seed=self.seed)
+                               on_trial=self._on_trial, stop_event=self.stop_event, seed=self.seed,
+                               on_epoch=self._on_epoch)
         finally:
             _share_threads(-1)
         self.status = "stopped" if self.result.stopped else "done"

@@ -301,12 +301,12 @@ def _wait_for_trial_row(page, timeout: float) -> str:
                                   polling=200).json_value()
 
 
-def _setup_search(page, trials: int) -> None:
+def _setup_search(page, trials: int, epochs: int = 2) -> None:
     click_sidebar_link(page, "Tune")
     assert page.locator("h1").first.inner_text().strip() == "Tune"
     _search_only(page, {"Units", "Learning rate"})
     set_number(page, "Trials", trials)
-    set_number(page, "Epochs per trial", 2)
+    set_number(page, "Epochs per trial", epochs)
 
 
 def test_search_then_train_with_the_best_settings(page, app_server, server_log, screenshot):
@@ -354,10 +354,13 @@ def test_search_then_train_with_the_best_settings(page, app_server, server_log, 
 def test_stop_a_search(page, app_server, server_log, screenshot):
     log_start = server_log.stat().st_size if server_log.exists() else 0
     open_app(page, app_server)
-    _setup_search(page, trials=50)
+    _setup_search(page, trials=50, epochs=40)  # trials long enough to watch one learn
     click_button(page, "Start search", wait=False)
     wait_for_text(page, r"Trial \d+ of 50 running", timeout=60_000)
     _wait_for_trial_row(page, timeout=SEARCH_TIMEOUT_MS)
+    # The running trial shows how far it has got, not only how long it has run.
+    wait_for_text(page, r"Trial \d+ of 50 running for \d+s · epoch \d+ of 40, validation loss [\d.]+",
+                  timeout=SEARCH_TIMEOUT_MS)
     assert page.get_by_role("button", name="Start search").is_disabled()  # one search at a time
     screenshot("running")
     page.get_by_role("button", name="Stop search").click(timeout=30_000)
