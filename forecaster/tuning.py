@@ -391,7 +391,7 @@ def best_config(study: optuna.Study, base: ForecasterConfig) -> ForecasterConfig
 
 def _objective(data: Any, base: ForecasterConfig, space: SearchSpace, trials: int, worker: str,
                stop_event: threading.Event,
-               on_epoch: Callable[[int, EpochReport], None] | None) -> Callable[[optuna.Trial], float]:
+               on_epoch: Callable[[int, EpochReport], None] | None = None) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
         # Two workers may both start a trial when one place is left; the later-numbered one steps back.
         earlier = [t for t in trial.study.get_trials(deepcopy=False, states=_RESERVED) if t.number < trial.number]
