@@ -15,17 +15,22 @@ MODEL_COLOURS = {"actual": "#222222", "lstm": "#d62728", "naive": "#7f7f7f", "se
                  "drift": "#17becf", "moving_average": "#9467bd", "linear": "#2ca02c"}
 
 
+def _kept_positions(values: np.ndarray, max_points: int) -> np.ndarray:
+    """Positions of at most `max_points` finite values: each bucket's min and max, and the first and last."""
+    finite = np.flatnonzero(np.isfinite(values))
+    if len(finite) <= max_points:
+        return finite
+    buckets = max(1, (max_points - 2) // 2)
+    grouped = pd.Series(values[finite], index=finite).groupby(finite * buckets // len(values))
+    extremes = np.union1d(grouped.idxmin().to_numpy(), grouped.idxmax().to_numpy())
+    return np.union1d(extremes, finite[[0, -1]]).astype(np.int64)
+
+
 def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
-    """Keep at most about `max_points` points, keeping each bucket's min and max so peaks survive."""
+    """At most `max_points` points: each bucket's min and max so peaks survive, and both ends so lines reach them."""
     if len(series) <= max_points:
         return series
-    buckets = max_points // 2
-    values = series.to_numpy(dtype=np.float64)
-    finite = np.flatnonzero(np.isfinite(values))
-    positions = finite * buckets // len(series)
-    grouped = pd.Series(values[finite], index=finite).groupby(positions)
-    keep = np.union1d(grouped.idxmin().to_numpy(), grouped.idxmax().to_numpy()).astype(np.int64)
-    return series.iloc[keep]
+    return series.iloc[_kept_positions(series.to_numpy(dtype=np.float64), max_points)]
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", height: int = 420) -> go.Figure:
@@ -117,7 +122,7 @@ def per_step_figure(per_step: dict[str, list[dict[str, float]]], labels: dict[st
 
 def forecast_figure(history: pd.Series, forecast: pd.Series, unit: str = "", history_points: int = 400) -> go.Figure:
     """The end of the history followed by the forecast."""
-    recent = downsample(history.iloc[-history_points:])
+    recent = downsample(history.iloc[len(history) - max(0, history_points):])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=recent.index, y=recent.to_numpy(), name="history", mode="lines",
                              line=dict(color="#4c78a8")))
@@ -234,6 +239,11 @@ def interval_figure(index: Sequence, actual: np.ndarray, point: np.ndarray,
                     bands: dict[str, tuple[np.ndarray, np.ndarray]], unit: str = "",
                     title: str = "Test forecasts with conformal prediction bands") -> go.Figure:
     """Actual values, the LSTM's forecasts and shaded bands (label -> (lower, upper)) on the test part."""
+    actual, point = np.asarray(actual, dtype=np.float64), np.asarray(point, dtype=np.float64)
+    if len(actual) > MAX_POINTS:  # one set of positions for every trace, so the bands stay under their lines
+        keep = np.union1d(_kept_positions(actual, MAX_POINTS // 2), _kept_positions(point, MAX_POINTS // 2))
+        index, actual, point = np.asarray(index)[keep], actual[keep], point[keep]
+        bands = {label: (np.asarray(lower)[keep], np.asarray(upper)[keep]) for label, (lower, upper) in bands.items()}
     fig = go.Figure(_band_traces(index, bands))
     fig.add_trace(go.Scatter(x=list(index), y=np.asarray(actual).tolist(), mode="lines", name="Actual",
                              line=dict(color=MODEL_COLOURS["actual"], width=1.6)))
