@@ -16,7 +16,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -48,14 +47,19 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def raw_epochs(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> list[float]:
-    """Seconds of each epoch of a minimal loop over prebuilt tensors (no DataLoader), on x's device."""
-    torch.manual_seed(seed)
-    net = RawNet(x.shape[2]).to(x.device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=LR)
-    criterion = nn.MSELoss()
-    times = []
-    for _ in range(epochs):
+class RawLoop:
+    """The reference loop: prebuilt tensors on x's device, shuffled index batches, no DataLoader."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.x, self.y = x, y
+        self.net = RawNet(x.shape[2]).to(x.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=LR)
+        self.criterion = nn.MSELoss()
+
+    def epoch(self) -> float:
+        """Train one epoch; its seconds."""
+        x, y, net, optimizer, criterion = self.x, self.y, self.net, self.optimizer, self.criterion
         synchronize(x.device)
         start = time.perf_counter()
         order = torch.randperm(len(x), device=x.device)
@@ -66,15 +70,30 @@ def raw_epochs(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> list
             loss.backward()
             optimizer.step()
         synchronize(x.device)
-        times.append(time.perf_counter() - start)
-    return times
+        return time.perf_counter() - start
 
 
-def fit_epochs(dataset, config: ForecasterConfig) -> list[float]:
-    """Seconds of each epoch of LSTMForecaster.fit, from its progress callback."""
-    stamps: list[float] = []
-    LSTMForecaster(config).fit(dataset, progress=lambda report: stamps.append(report.elapsed))
-    return list(np.diff([0.0, *stamps]))
+def alternated_epochs(x: torch.Tensor, y: torch.Tensor, dataset, config: ForecasterConfig, seed: int,
+                      raw_first: bool) -> tuple[list[float], list[float]]:
+    """Seconds per epoch of the raw loop and of LSTMForecaster.fit, one epoch of each in turn.
+
+    A raw epoch runs inside fit's progress callback, between two fit epochs, and its time is taken
+    out of the next fit epoch's. Alternating epoch by epoch, rather than run by run, keeps a shared
+    machine's slow drift (seen here: +10% within a minute) from landing on one side only.
+    """
+    raw_loop = RawLoop(x, y, seed)
+    raw, fit = ([raw_loop.epoch()] if raw_first else []), []
+    resumed = [0.0]  # fit's clock when it went back to training after the last callback
+
+    def progress(report) -> None:
+        entered = time.perf_counter()
+        fit.append(report.elapsed - resumed[0])
+        if not raw_first or report.epoch < report.max_epochs:  # as many raw epochs as fit epochs
+            raw.append(raw_loop.epoch())
+        resumed[0] = report.elapsed + (time.perf_counter() - entered)
+
+    LSTMForecaster(config.replace(train={"seed": seed})).fit(dataset, progress=progress)
+    return raw, fit
 
 
 def run_case(name: str, reps: int, epochs: int) -> dict:
@@ -90,17 +109,14 @@ def run_case(name: str, reps: int, epochs: int) -> dict:
     x = torch.as_tensor(input_windows(prepared.inputs, origins, window), device=device)  # (n, window, 1)
     y = torch.as_tensor(prepared.target[origins + 1][:, None], device=device)  # (n, 1)
     raw, fit = [], []
-    for rep in range(reps):
-        # Alternate sides, raw first on even reps and fit first on odd ones (A B B A ...), so noise
-        # and slow drift of a shared machine hit both alike; the first epoch of each run warms caches.
-        sides = [lambda: raw.extend(raw_epochs(x, y, epochs, seed=rep)[1:]),
-                 lambda: fit.extend(fit_epochs(dataset, config.replace(train={"seed": rep}))[1:])]
-        for side in (sides if rep % 2 == 0 else sides[::-1]):
-            side()
+    for rep in range(reps):  # raw first on even repetitions, fit first on odd ones
+        raw_times, fit_times = alternated_epochs(x, y, dataset, config, seed=rep, raw_first=rep % 2 == 0)
+        raw.extend(raw_times[1:])  # the first epoch of each side warms caches up
+        fit.extend(fit_times[1:])
     raw_median, fit_median = statistics.median(raw), statistics.median(fit)
     return {"case": name, "sample": sample, "window": window, "train_windows": int(len(x)),
             "raw_seconds_per_epoch": round(raw_median, 4), "fit_seconds_per_epoch": round(fit_median, 4),
-            "ratio": round(fit_median / raw_median, 3), "device": str(device)}
+            "ratio": round(fit_median / raw_median, 3), "epochs_per_side": len(fit), "device": str(device)}
 
 
 def device_name() -> str:
@@ -121,8 +137,8 @@ def main() -> int:
                         help="run only this case (repeatable; default: all)")
     args = parser.parse_args()
     threads = configure_threads(args.threads)
-    reps = args.reps or (4 if args.quick else 6)
-    epochs = args.epochs or (2 if args.quick else 4)
+    reps = args.reps or (2 if args.quick else 4)
+    epochs = args.epochs or (4 if args.quick else 6)
     results = [run_case(name, reps, epochs) for name in (args.case or CASES)]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(r["ratio"] for r in results)
