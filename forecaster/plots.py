@@ -122,7 +122,7 @@ def per_step_figure(per_step: dict[str, list[dict[str, float]]], labels: dict[st
 
 def forecast_figure(history: pd.Series, forecast: pd.Series, unit: str = "", history_points: int = 400) -> go.Figure:
     """The end of the history followed by the forecast."""
-    recent = downsample(history.iloc[len(history) - max(0, history_points):])
+    recent = downsample(history.iloc[max(0, len(history) - history_points):])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=recent.index, y=recent.to_numpy(), name="history", mode="lines",
                              line=dict(color="#4c78a8")))
