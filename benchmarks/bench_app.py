@@ -1,7 +1,8 @@
 """How fast the app answers a person: first render, page switch, widget change during training.
 
-Starts `streamlit run app.py` headless on a free port and drives Debian's Chromium with
-Playwright. Run: python benchmarks/bench_app.py [--quick] [--json]
+Starts the app as a user does (`bash scripts/start.sh`, on a free port), measures the idle
+server's CPU and console output, then drives Debian's Chromium with Playwright: the Home quick
+start, first render, page switches, and a widget change while training. Run: python benchmarks/bench_app.py [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, home: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.fileWatcherType", "none", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+def start_server(port: int, home: str, log) -> subprocess.Popen:
+    """The app exactly as a user starts it: the README's `bash scripts/start.sh`, plus a port."""
+    command = ["bash", "scripts/start.sh", "--server.port", str(port), "--server.headless", "true"]
     server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "FORECASTER_HOME": home},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 60
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 120  # start.sh may install first
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
@@ -46,11 +47,30 @@ def start_server(port: int, home: str) -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit("the app did not start within 60 s")
+    raise SystemExit("the app did not start within 120 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its waited-for children, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(pid: int, seconds: float) -> float:
+    """Share of one core the server uses while nobody is connected."""
+    before, start = cpu_seconds(pid), time.perf_counter()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / (time.perf_counter() - start)
 
 
 def sidebar(page, name: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).first.click()
+
+
+def log_lines(log, since: int) -> int:
+    """Lines the server printed since byte `since` of its log."""
+    log.seek(since)
+    return log.read().count(b"\n")
 
 
 def first_render(browser, url: str) -> float:
@@ -89,6 +109,20 @@ def start_long_training(page) -> None:
     page.get_by_text("Epoch ", exact=False).first.wait_for(timeout=120_000)
 
 
+def quick_start(browser, url: str) -> float:
+    """Seconds from pressing Home's "Train a quick model" in a new session to its verdict being drawn."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("heading", name=TITLE).wait_for()
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train a quick model").click()
+    page.get_by_text("Skill vs naive").first.wait_for(timeout=180_000)
+    elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed
+
+
 def widget_latency(page, rounds: int) -> list[float]:
     """Seconds from moving the Data page's training-part slider to its caption being redrawn."""
     sidebar(page, "Data")
@@ -120,13 +154,19 @@ def main() -> int:
 
     rounds = 3 if args.quick else 8
     port = free_port()
-    with tempfile.TemporaryDirectory() as home:
-        server = start_server(port, home)
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryFile("w+b") as log:
+        server = start_server(port, home, log)
         url = f"http://127.0.0.1:{port}"
         try:
+            streamlit_pid = server.pid  # start.sh execs streamlit, so this is the server itself
+            time.sleep(2)  # let start-up work finish before measuring idleness
+            log_before = os.fstat(log.fileno()).st_size
+            idle = idle_cpu(streamlit_pid, 10 if args.quick else 30)
+            idle_lines = log_lines(log, log_before)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 renders = [first_render(browser, url) for _ in range(rounds)]
+                quick = [quick_start(browser, url) for _ in range(1 if args.quick else 3)]
                 page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                 page.goto(url)
                 page.get_by_role("heading", name=TITLE).wait_for()
@@ -137,13 +177,19 @@ def main() -> int:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-    result = {"first_render_s": round(statistics.median(renders), 3),
+    result = {"idle_server_cpu_share": round(idle, 4), "idle_console_lines": idle_lines,
+              "quick_start_s": round(statistics.median(quick), 2),
+              "first_render_s": round(statistics.median(renders), 3),
               "page_switch_s": round(statistics.median(switches), 3),
               "widget_change_during_training_ms": round(1000 * statistics.median(latencies)),
-              "samples": {"first_render": len(renders), "page_switch": len(switches), "widget_change": len(latencies)}}
+              "samples": {"first_render": len(renders), "quick_start": len(quick), "page_switch": len(switches),
+                          "widget_change": len(latencies)}}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        print(f"idle server (started by scripts/start.sh, nobody connected): {100 * result['idle_server_cpu_share']:.1f}% "
+              f"of one core, {result['idle_console_lines']} console lines")
+        print(f"quick start in the browser, click to verdict (median of {len(quick)}): {result['quick_start_s']:.1f} s")
         print(f"first page rendered (median of {len(renders)} new sessions): {result['first_render_s']:.2f} s")
         print(f"page switch (median of {len(switches)}): {result['page_switch_s']:.2f} s")
         print(f"widget change answered while training (median of {len(latencies)}): "
