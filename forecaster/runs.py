@@ -80,6 +80,14 @@ def data_fingerprint(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) 
     return digest.hexdigest()[:16]
 
 
+def _calibration_record(model: Any) -> dict:
+    """{"conformal": validation residuals} for a model fitted in this process; {} for one without its data."""
+    from forecaster.intervals import calibration_for
+
+    calibration = calibration_for(model)
+    return {} if calibration is None else {"conformal": calibration.to_dict()}
+
+
 def _finite(value: Any) -> float | None:
     return float(value) if value is not None and math.isfinite(float(value)) else None
 
@@ -224,7 +232,9 @@ class RunStore:
             "predictions": json.dumps(predictions), "model_dir": None,
         }
         if keep_model:
-            extra = extra if extra is not None else {"source": row["source"], "unit": row["unit"]}
+            extra = dict(extra) if extra is not None else {"source": row["source"], "unit": row["unit"]}
+            if "conformal" not in extra:  # so a reloaded run draws the same bands as Forecast's download
+                extra.update(_calibration_record(model))
             row["model_dir"] = str(self._save_model(model, extra))
         try:
             with self._connect(write=True) as connection:

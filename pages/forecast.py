@@ -40,7 +40,9 @@ def band_calibration(model, trained_on):
                 calibration = None
         return calibration
 
-    return state.per_model("band_calibration", (model,), compute)
+    # Keyed by the data too: evaluating a loaded model on Results later gives it residuals to use.
+    return state.per_model("band_calibration", (model,), compute,
+                           key=None if trained_on is None else trained_on.identity)
 
 
 def upload_model() -> None:
@@ -97,8 +99,8 @@ if levels and calibration is not None:
         notes.append(f"Past {horizon} step{'s' if horizon > 1 else ''} the bands are widened by the square root of "
                      "the distance, as a random walk's spread grows: a rough guide, not a calibrated band.")
 elif levels:
-    notes.append("This model file carries no validation errors, so no bands can be drawn; evaluate it on the "
-                 "Results page first.")
+    notes.append("This model file carries no validation errors, so no bands can be drawn; evaluate it on data "
+                 "it can read with 'Evaluate on the current data' on the Results page, and the bands appear here.")
 
 prepared = getattr(model, "prepared_", None)
 history = prepared.frame[model.target_] if prepared is not None else model.tail_[model.target_]

@@ -109,8 +109,15 @@ if right.button("Reset to defaults", help="Settings suited to this dataset."):
     st.rerun()
 
 job = state.current_job()
+job_data = st.session_state.get("job_selection")
 if job is not None and job.running:
     widgets.live_training()
+elif job is not None and not selection.same_data(job_data):
+    # The last run was on other data (or other cleaning or split): its verdict would read as this data's.
+    other = job_data.dataset.name if job_data is not None else "other data"
+    st.info(f"Your last model was trained on **{other}**" + (
+        "" if job_data is None or job_data.dataset.source != dataset.source else " with other cleaning or split")
+        + f"; press **Train** to train on **{dataset.name}**. Until then the Results page shows the last model.")
 elif job is not None:
     widgets.job_outcome()
     model, evaluation, trained_on = state.current_model()

@@ -170,3 +170,22 @@ def test_a_ticked_run_s_model_downloads_as_a_model_file(home: Path, synthetic_se
     payload = RunStore().model_archive(run_id)
     again = LSTMForecaster.from_bytes(payload)
     pd.testing.assert_frame_equal(again.forecast(3), RunStore().load_model(run_id).forecast(3))
+
+
+def test_a_run_loaded_without_its_data_draws_bands_on_forecast(home: Path, synthetic_series: pd.DataFrame) -> None:
+    """An app run's stored model lacked the validation residuals, so Forecast said it had none."""
+    job = TrainingJob(config=ForecasterConfig(data=DataConfig(target="y", window=10), model=ModelConfig(units=8),
+                                              train=TrainConfig(epochs=2, seed=0)),
+                      dataset=dataset(synthetic_series), label="syn").start()
+    assert job.wait(60) and job.status == "done", job.error
+    at = tick(open_page(PAGE), 0)  # the upload is not in this session, so only the model loads
+    next(b for b in at.button if b.label == f"Load run {job.run_id}'s model").click().run()
+    model, evaluation, trained_on = at.session_state["result"]
+    assert evaluation is None and trained_on is None
+    at.switch_page("pages/forecast.py").run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "carries no validation errors" not in captions
+    table = at.dataframe[0].value
+    assert {"lower_80", "upper_80", "lower_95", "upper_95"} <= set(table.columns)
+    assert (table["upper_95"] > table["upper_80"]).all()

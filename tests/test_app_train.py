@@ -198,3 +198,29 @@ def test_reset_to_defaults(synthetic_selection):
     button(at, "Reset to defaults").click().run()
     assert not at.exception
     assert inputs(at)["Units"].value == 64
+
+
+def test_a_result_for_other_data_is_not_shown_as_this_datas(synthetic_selection):
+    """After switching data the page named the new data but still showed the old run's verdict and metrics."""
+    at = open_train(synthetic_selection)
+    set_tiny(at)
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    assert job.wait(WAIT) and job.status == "done", job.error
+    at.run()
+    assert any(s.value.startswith("Trained") for s in at.success)
+
+    other = load_sample("seattle-weather")
+    at.session_state["selection"] = Selection(dataset=other, target=other.target)
+    at.run()
+    assert not at.exception
+    assert "Training on **seattle-weather**" in at.markdown[0].value
+    assert not any(s.value.startswith("Trained") for s in at.success), [s.value for s in at.success]
+    assert not [m for m in at.metric if m.label == "Skill vs naive"]
+    assert not at.get("plotly_chart")  # no loss curves of the other data's run
+    assert any("last model was trained on **syn**" in i.value for i in at.info), [i.value for i in at.info]
+
+    # Back on the data it was trained on, the result is shown again.
+    at.session_state["selection"] = synthetic_selection
+    at.run()
+    assert any(s.value.startswith("Trained") for s in at.success)

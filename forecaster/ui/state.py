@@ -30,6 +30,11 @@ class Selection:
         """Changes when the series itself changes, so per-dataset defaults can be re-chosen."""
         return f"{self.dataset.source}|{self.target}|{','.join(self.features)}|{self.resample}|{len(self.dataset.frame)}"
 
+    def same_data(self, other: "Selection | None") -> bool:
+        """True when a model trained on `other` was trained on exactly this data, cleaned and split alike."""
+        return other is not None and (self.identity, self.missing, self.outliers, self.split) == (
+            other.identity, other.missing, other.outliers, other.split)
+
     def with_(self, **changes: Any) -> "Selection":
         return replace(self, **changes)
 
