@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -78,6 +79,11 @@ def data_fingerprint(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) 
         digest.update(str(column).encode())
         digest.update(np.ascontiguousarray(frame[column].to_numpy(dtype=np.float64)).tobytes())
     return digest.hexdigest()[:16]
+
+
+def hide_password(location: str) -> str:
+    """A store path or database URL as it may be shown: 'postgresql://ann:secret@db/x' -> 'postgresql://ann:***@db/x'."""
+    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", location)
 
 
 def _calibration_record(model: Any) -> dict:

@@ -52,7 +52,8 @@ picked = st.dataframe(
         "Train s": st.column_config.NumberColumn(format="%.1f"),
     })
 ids = [int(table.index[i]) for i in picked.selection.rows if i < len(table)]
-st.caption(f"{len(table)} of {len(every_run)} runs shown · store: {store.path}")
+where = state.store_location(store.path)
+st.caption(f"{len(table)} of {len(every_run)} runs shown" + (f" · store: {where}" if where else ""))
 if not ids:
     st.info("Tick one run to load or delete it, two or more to compare them.")
     st.stop()

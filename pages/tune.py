@@ -164,21 +164,31 @@ elif job is not None:
         if job.status == "stopped":
             st.warning(f"The search was stopped after {len(job.summaries)} trials; the best so far is shown.")
         _trials_view(job)
+        where = state.store_location(result.storage)
         st.caption(f"{result.n_complete} complete, {result.n_pruned} pruned, {result.n_failed} failed · study "
-                   f"{result.study_name!r} in {result.storage}")
+                   f"{result.study_name!r}" + (f" in {where}" if where else ""))
         if result.best_config is None:
             st.warning("No trial completed, so there is no best setting; widen the ranges or allow more time.")
         else:
             from forecaster.tuning import searchable_values
 
             best = {n: v for n, v in searchable_values(result.best_config).items() if n in job.space.searched}
-            gain = ("" if result.default_value is None else
-                    f", {1 - result.best_value / result.default_value:.1%} below the starting settings' "
-                    f"{result.default_value:.5f}")
-            st.success(f"Best validation loss {result.best_value:.5f} (trial {result.best_trial}){gain}: "
-                       + ", ".join(f"{PARAM_LABELS[n].lower()} {v:.1e}" if n == "lr" else
-                                   f"{PARAM_LABELS[n].lower()} {v:.2f}" if n == "dropout" else
-                                   f"{PARAM_LABELS[n].lower()} {v}" for n, v in best.items()))
+            described = ", ".join(f"{PARAM_LABELS[n].lower()} {v:.1e}" if n == "lr" else
+                                  f"{PARAM_LABELS[n].lower()} {v:.2f}" if n == "dropout" else
+                                  f"{PARAM_LABELS[n].lower()} {v}" for n, v in best.items())
+            gain = None if result.default_value is None else 1 - result.best_value / result.default_value
+            if result.best_trial == 0 or (gain is not None and gain < 0.0005):
+                # Trial 0 is the starting settings: a search that ends there found nothing, and must not read as a win.
+                unsearched = [PARAM_LABELS[n].lower() for n in PARAM_LABELS if n not in job.space.searched]
+                st.info(f"The search found nothing better than the starting settings (validation loss "
+                        f"{result.default_value if result.default_value is not None else result.best_value:.5f}) in "
+                        f"{len(job.summaries)} trials, so keep them. To look further, widen the ranges"
+                        + (f", search more settings ({', '.join(unsearched)})" if unsearched else "")
+                        + ", or allow more trials, epochs per trial or time.")
+                st.stop()
+            tail = "" if gain is None else (f", {gain:.1%} below the starting settings' "
+                                            f"{result.default_value:.5f}")
+            st.success(f"Best validation loss {result.best_value:.5f} (trial {result.best_trial}){tail}: {described}")
             trained_on = st.session_state.get("tune_selection")
             same_data = trained_on is not None and trained_on.identity == selection.identity
             if st.button("Train with these settings", type="primary", disabled=not same_data,

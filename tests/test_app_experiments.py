@@ -189,3 +189,20 @@ def test_a_run_loaded_without_its_data_draws_bands_on_forecast(home: Path, synth
     table = at.dataframe[0].value
     assert {"lower_80", "upper_80", "lower_95", "upper_95"} <= set(table.columns)
     assert (table["upper_95"] > table["upper_80"]).all()
+
+
+@pytest.mark.parametrize("address, shown", [("localhost", True), ("127.0.0.1", True), ("0.0.0.0", False),
+                                            ("", False)])
+def test_the_store_path_shows_only_on_a_server_for_this_machine(home: Path, synthetic_series: pd.DataFrame,
+                                                                 address: str, shown: bool) -> None:
+    from streamlit import config
+
+    record(dataset(synthetic_series), 8)
+    before = config.get_option("server.address")
+    config.set_option("server.address", address or None)
+    try:
+        at = open_page(PAGE)
+    finally:
+        config.set_option("server.address", before)
+    caption = next(c.value for c in at.caption if "runs shown" in c.value)
+    assert (str(RunStore().path) in caption) is shown, caption

@@ -72,8 +72,11 @@ def test_a_search_runs_shows_its_trials_and_hands_the_best_to_train(home: Path, 
     table = at.dataframe[0].value
     assert len(table) == 3 and set(table["State"]) <= {"complete", "pruned"}
     assert {"Units", "Learning rate", "Validation loss"} <= set(table.columns)
-    assert "Best validation loss" in at.success[0].value
     result = job.result
+    if result.best_trial == 0:  # the starting settings won: no success box and nothing to hand over
+        assert "found nothing better than the starting settings" in at.info[0].value
+        return
+    assert "Best validation loss" in at.success[0].value
     best = result.best_config
     next(b for b in at.button if b.label == "Train with these settings").click().run()
     assert not at.exception and at.title[0].value == "Train"
@@ -137,3 +140,28 @@ def test_a_search_whose_browser_session_is_gone_stops(synthetic_series: pd.DataF
     open_sessions[0] = False  # the tab was closed
     assert job.wait(120) and job.status == "stopped"
     assert job.stop_event.orphaned and len(job.summaries) < 100
+
+
+def test_a_search_that_finds_nothing_better_says_so_plainly(home: Path, selection: Selection) -> None:
+    """Every trial the same settings: the best is trial 0, which was shown as a green '0.0% below' success."""
+    at = small_search(open_page(PAGE, selection=selection), ["cell"], trials=2)
+    at.multiselect(key="_w_tune_cells").set_value(["lstm"]).run()
+    job = start(at)
+    assert job.wait(300) and job.status == "done", job.error
+    at.run()
+    assert not at.exception
+    assert job.result.best_trial == 0
+    assert not at.success, [s.value for s in at.success]
+    message = at.info[0].value
+    assert "found nothing better than the starting settings" in message and "widen the ranges" in message
+    assert "search more settings (layers, units, dropout, window" in message
+    assert not [b for b in at.button if b.label == "Train with these settings"]
+
+
+def test_the_study_s_storage_is_not_shown_on_a_shared_server(home: Path, selection: Selection) -> None:
+    at = small_search(open_page(PAGE, selection=selection), ["units"], trials=2)
+    job = start(at)
+    assert job.wait(300), job.status
+    at.run()
+    caption = next(c.value for c in at.caption if "complete," in c.value)
+    assert str(home) not in caption and "sqlite" not in caption  # AppTest's server listens on every address

@@ -324,3 +324,12 @@ def test_cli_refuses_a_tampered_model_file_in_one_line(tmp_path: Path, capsys) -
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     code, _, err = run(["forecast", "--model", str(bad), "--steps", "3"], capsys)
     assert code == 2 and err.count("\n") == 1 and "not a valid archive" in err
+
+
+def test_a_database_url_is_shown_without_its_password() -> None:
+    from forecaster.runs import hide_password
+
+    assert hide_password("postgresql+psycopg://ann:s3cr%40t@db.example:5432/studio") == \
+        "postgresql+psycopg://ann:***@db.example:5432/studio"
+    assert hide_password("postgresql://ann@db/studio") == "postgresql://ann@db/studio"
+    assert hide_password("/home/ann/.forecaster/runs.sqlite") == "/home/ann/.forecaster/runs.sqlite"

@@ -118,6 +118,24 @@ def per_model(name: str, objects: tuple, compute: Callable[[], Any], key: Any = 
     return value
 
 
+LOOPBACK_ADDRESSES = ("localhost", "::1", "[::1]")
+
+
+def private_server() -> bool:
+    """True when the server listens on this machine only (as scripts/start.sh starts it), so one person uses it."""
+    address = str(st.get_option("server.address") or "").strip().lower()
+    return address in LOOPBACK_ADDRESSES or address.startswith("127.")
+
+
+def store_location(location: object) -> str | None:
+    """Where the run store lives, for the person who owns it: None on a server others can open, never a password."""
+    if not private_server():
+        return None
+    from forecaster.runs import hide_password
+
+    return hide_password(str(location))
+
+
 def current_job():
     """The session's latest training job, or None."""
     return st.session_state.get("job")
