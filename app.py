@@ -54,11 +54,17 @@ def home() -> None:
     left.page_link("pages/train.py", label="**Train**: tune the LSTM and watch it learn", icon=":material/model_training:")
     left.page_link("pages/tune.py", label="**Tune**: let a search find the settings", icon=":material/tune:")
     right.page_link("pages/results.py", label="**Results**: judge it against the baselines", icon=":material/analytics:")
+    right.page_link("pages/inside.py", label="**Inside the LSTM**: its gates and memory on any test window",
+                    icon=":material/neurology:")
     right.page_link("pages/forecast.py", label="**Forecast**: the future; save and load models",
                     icon=":material/timeline:")
     right.page_link("pages/experiments.py", label="**Experiments**: every run kept; compare and reload them",
                     icon=":material/history:")
 
+
+# Streamlit writes "Press Enter to apply" inside a changed input box; in the narrow columns of the Train page it
+# covers the number being typed. An input also applies when it loses focus, so the hint is not needed.
+st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
 
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),

@@ -110,12 +110,31 @@ def residual_histogram(frame: pd.DataFrame, unit: str = "") -> go.Figure:
     return _layout(fig, "Residual distribution", "count", height=320)
 
 
+_BASELINE_STYLES = (("dash", "square"), ("dot", "diamond"), ("dashdot", "triangle-up"), ("longdash", "x"),
+                    ("longdashdot", "cross"), ("5px,2px", "star"))
+
+
 def per_step_figure(per_step: dict[str, list[dict[str, float]]], labels: dict[str, str], metric: str = "mae") -> go.Figure:
-    """A metric for each step ahead, one line per model."""
+    """A metric for each step ahead, one line per model.
+
+    Baselines often score alike (drift on top of naive), so naive is drawn first as a wide pale band and
+    every other baseline dashed with its own marker on top of it; the LSTM is drawn last, solid.
+    """
     fig = go.Figure()
-    for name, steps in per_step.items():
+    order = ["naive", *[n for n in per_step if n not in ("naive", "lstm")], "lstm"]
+    styles = iter(_BASELINE_STYLES * 2)
+    for name in (n for n in order if n in per_step):
+        steps = per_step[name]
+        if name == "naive":
+            line, marker = dict(color=MODEL_COLOURS["naive"], width=6), dict(size=9)
+        elif name == "lstm":
+            line, marker = dict(color=MODEL_COLOURS["lstm"], width=2.5), dict(size=7)
+        else:
+            dash, symbol = next(styles)
+            line, marker = dict(color=MODEL_COLOURS.get(name), width=2, dash=dash), dict(size=7, symbol=symbol)
         fig.add_trace(go.Scatter(x=list(range(1, len(steps) + 1)), y=[s[metric] for s in steps], mode="lines+markers",
-                                 name=labels.get(name, name), line=dict(color=MODEL_COLOURS.get(name))))
+                                 name=labels.get(name, name), line=line, marker=marker,
+                                 opacity=0.55 if name == "naive" else 1.0))
     fig.update_xaxes(title="steps ahead", dtick=1)
     return _layout(fig, f"{metric.upper()} by step ahead", metric.upper(), height=340)
 

@@ -109,13 +109,19 @@ st.plotly_chart(forecast_bands_figure(history, forecast, model.target_, unit), w
 for note in notes:
     st.caption(note)
 if evaluation is not None:
-    st.caption(f"For scale: on the test part this model's MAE was {evaluation.metrics['lstm']['mae']:.4g} "
-               f"{unit} one horizon ahead, against {evaluation.metrics['naive']['mae']:.4g} for the naive forecast.")
+    ahead = ("one step ahead" if evaluation.horizon == 1 else
+             f"averaged over the 1 to {evaluation.horizon} steps ahead of each forecast")
+    st.caption(f"For scale: on the test part this model's forecasts missed by "
+               f"{evaluation.metrics['lstm']['mae']:.4g} {unit} on average (MAE, {ahead}), against "
+               f"{evaluation.metrics['naive']['mae']:.4g} for the naive forecast.")
 
+from forecaster.export import rounded_forecast  # noqa: E402
+
+written = rounded_forecast(forecast, history)  # the data's own precision, not 15 digits of float noise
 with st.expander("Forecast values"):
-    st.dataframe(forecast, width="stretch")
+    st.dataframe(written, width="stretch")
 left, right = st.columns(2)
-left.download_button("Download forecast (CSV)", forecast.to_csv(index_label="date"),
+left.download_button("Download forecast (CSV)", written.to_csv(index_label="date"),
                      file_name=f"forecast_{model.target_}.csv", mime="text/csv")
 right.download_button("Download model", model_bytes(model, calibration), file_name=f"model_{model.target_}.zip",
                       mime="application/zip", help="One file with the settings, scaler and weights. "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -88,6 +89,7 @@ def test_with_a_model_shows_chart_table_and_downloads(synthetic_series):
     assert list(table.columns) == ["y", "lower_80", "upper_80", "lower_95", "upper_95"]  # default 80% and 95% bands
     assert table.index[0] == synthetic_series.index[-1] + pd.Timedelta(days=1)
     assert "For scale" in captions(at) and "MAE" in captions(at)
+    assert "one step ahead" in captions(at) and "one horizon ahead" not in captions(at)
     assert "feeds its own forecasts back in" in captions(at)  # 30 steps from a 1-step model
 
 
@@ -139,3 +141,12 @@ def test_bad_model_file_is_refused_and_the_current_model_kept(synthetic_series):
     assert at.error[0].value.endswith("Your current model is unchanged.")
     assert at.session_state["result"][0] is result[0]
     assert len(forecast_table(at)) == 30
+
+
+def test_the_forecast_table_has_the_data_s_precision(synthetic_series):
+    """Forecast CSVs carried full float precision; the data here is written with two decimals."""
+    data = synthetic_series.round(2)
+    at = open_forecast(trained(data, horizon=3))
+    table = forecast_table(at)
+    assert np.allclose(table.to_numpy(), table.round(2).to_numpy(), atol=1e-12)
+    assert "averaged over the 1 to 3 steps ahead" in captions(at)

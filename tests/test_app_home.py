@@ -52,8 +52,12 @@ def test_home_renders(at):
     assert "job" not in at.session_state
     assert not at.error
     links = [p.proto.label for p in at.get("page_link")]
-    for page in ("Data", "Train", "Results", "Forecast"):
+    for page in ("Data", "Train", "Tune", "Results", "Inside the LSTM", "Forecast", "Experiments"):
         assert any(page in label for label in links), links
+    # Every page in the navigation is in Home's list (Inside the LSTM was left out).
+    linked = {p.proto.page.rsplit("/", 1)[-1] for p in at.get("page_link")}
+    pages = {path.stem for path in (Path(__file__).resolve().parents[1] / "pages").glob("*.py")}
+    assert pages <= linked, pages - linked
 
 
 def test_quick_start_trains_and_shows_verdict_and_metrics(at, tiny_jobs):

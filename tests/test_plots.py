@@ -274,8 +274,8 @@ def test_per_step_figure_draws_the_chosen_metric_per_step():
     per_step = {"lstm": [{"mae": 1.0, "rmse": 1.5}, {"mae": 2.0, "rmse": 2.5}, {"mae": 3.0, "rmse": 3.5}],
                 "naive": [{"mae": 1.5, "rmse": 2.0}, {"mae": 2.5, "rmse": 3.0}, {"mae": 3.5, "rmse": 4.0}]}
     fig = per_step_figure(per_step, {"lstm": "LSTM"}, metric="rmse")
-    assert [t.name for t in fig.data] == ["LSTM", "naive"]
-    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [1.5, 2.5, 3.5]
+    assert [t.name for t in fig.data] == ["naive", "LSTM"]  # the LSTM drawn last, on top
+    assert list(fig.data[1].x) == [1, 2, 3] and list(fig.data[1].y) == [1.5, 2.5, 3.5]
     assert "RMSE" in fig.layout.title.text
 
 
@@ -445,3 +445,16 @@ def test_inside_figure_without_attribution_has_one_row_per_quantity(inside_input
     assert [type(t).__name__ for t in fig.data] == ["Scatter", "Heatmap"]
     assert fig.data[1].yaxis == "y2"
     assert sorted(k for k in fig.layout.to_plotly_json() if k.startswith("yaxis")) == ["yaxis", "yaxis2"]
+
+
+def test_per_step_figure_keeps_naive_visible_under_a_baseline_with_the_same_errors():
+    """Drift scoring like naive hid naive's line: naive is now a wide band below dashed, marked baselines."""
+    same = [{"mae": 1.0}, {"mae": 2.0}]
+    per_step = {"lstm": [{"mae": 0.5}, {"mae": 1.5}], "naive": same, "drift": same, "linear": same}
+    fig = per_step_figure(per_step, {"lstm": "LSTM", "naive": "Naive", "drift": "Drift", "linear": "Ridge"})
+    names = [trace.name for trace in fig.data]
+    assert names[0] == "Naive" and names[-1] == "LSTM"
+    naive, drift, linear = fig.data[0], fig.data[1], fig.data[2]
+    assert naive.line.width > drift.line.width and naive.line.width > linear.line.width
+    assert drift.line.dash and linear.line.dash and drift.line.dash != linear.line.dash
+    assert drift.marker.symbol != linear.marker.symbol
