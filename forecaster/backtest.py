@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from forecaster.baselines import describe_season
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.evaluation import LSTM, evaluate
@@ -185,6 +186,23 @@ def _fold_config(config: ForecasterConfig, history: int, test: int) -> Forecaste
 
 # ---------------------------------------------------------------- running
 
+def _per_fold_seasons(seasons: list[int], freq: str | None,
+                      labels: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Labels and notes for folds that found different seasonal periods: one label, a note on which used which."""
+    if len(set(seasons)) < 2:
+        return labels, []
+    labels = {**labels, "seasonal_naive": "Seasonal naive (period per fold)"}
+    runs: list[list[int]] = []  # [period, first fold, last fold]
+    for number, period in enumerate(seasons, start=1):
+        if runs and runs[-1][0] == period:
+            runs[-1][2] = number
+        else:
+            runs.append([period, number, number])
+    parts = [f"{describe_season(freq, period).description} in fold{'s' if a != b else ''} "
+             f"{a if a == b else f'{a}–{b}'}" for period, a, b in runs]
+    return labels, [f"Each fold found its seasonal naive period in its own training part: {', '.join(parts)}."]
+
+
 def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "expanding", step: int | None = None,
              initial: int | None = None, season: int | None = None,
              progress: Callable[[BacktestProgress], None] | None = None,
@@ -218,6 +236,7 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
 
     results: list[FoldResult] = []
     labels: dict[str, str] = {}
+    seasons: list[int] = []  # each fold's seasonal naive period, found in that fold's training part
     stopped = False
     for plan in plans:
         if stop_event is not None and stop_event.is_set():
@@ -237,6 +256,7 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
             break
         evaluation = evaluate(model, season=season)
         labels = evaluation.labels
+        seasons.append(evaluation.season)
         prepared = model.prepared_
         result = FoldResult(fold=plan, train_start=str(prepared.index[0]), test_start=str(prepared.index[prepared.val_end]),
                             test_end=str(prepared.index[-1]), metrics=evaluation.metrics, scaler=prepared.scaler,
@@ -246,7 +266,7 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
         if progress is not None:
             progress(BacktestProgress(fold=plan.number, folds=len(plans), result=result))
 
-    notes = []
+    labels, notes = _per_fold_seasons(seasons, freq, labels)
     if horizon > 1:
         notes.append(f"Each fold scores {plans[0].end - plans[0].origin - horizon + 1} forecasts of {horizon} steps "
                      "whose targets all lie inside the fold's test window.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
@@ -19,10 +20,13 @@ __all__ = [
     "Baseline",
     "NaiveForecast",
     "SeasonalNaive",
+    "Season",
     "DriftForecast",
     "MovingAverage",
     "LinearOnLags",
     "season_length",
+    "describe_season",
+    "choose_season",
     "make_baselines",
 ]
 
@@ -183,16 +187,19 @@ class SeasonalNaive(Baseline):
 
     Origins with fewer than `season` observed points have no full season behind them;
     they get the naive forecast instead of an error, so a backtest can start anywhere.
+    `description` names the period in the label ("yearly, 365 days"); without it the label
+    gives the number of steps.
     """
 
     name = "seasonal_naive"
 
-    def __init__(self, season: int = 7) -> None:
+    def __init__(self, season: int = 7, description: str | None = None) -> None:
         self.season = season
+        self.description = description
 
     @property
     def label(self) -> str:
-        return f"Seasonal naive ({self.season})"
+        return f"Seasonal naive ({self.description or f'{self.season} steps'})"
 
     def _validate_params(self) -> None:
         _positive_int(self.season, "season")
@@ -327,13 +334,14 @@ class LinearOnLags(Baseline):
 
 # --------------------------------------------------------------------------- factory
 
-# Seasonal period in base units for each offset family; multiples divide it ("2h" → 12).
-_PERIODS: tuple[tuple[tuple[type, ...], int], ...] = (
-    ((pd_offsets.BusinessDay, pd_offsets.CustomBusinessDay), 5),  # a trading week
-    ((pd_offsets.Day,), 7),
-    ((pd_offsets.Hour,), 24),
-    ((pd_offsets.Minute,), 60),
-    ((pd_offsets.Week,), 52),
+# Seasonal cycles for each offset family, in base units: (period, name); the first is the default
+# period when the data show no cycle. Multiples divide a period when they can ("2h": 12 and 84).
+_CYCLES: tuple[tuple[tuple[type, ...], str, tuple[tuple[int, str], ...]], ...] = (
+    ((pd_offsets.BusinessDay, pd_offsets.CustomBusinessDay), "trading days", ((5, "weekly"), (252, "yearly"))),
+    ((pd_offsets.Day,), "days", ((7, "weekly"), (365, "yearly"))),
+    ((pd_offsets.Hour,), "hours", ((24, "daily"), (168, "weekly"))),
+    ((pd_offsets.Minute,), "minutes", ((60, "hourly"), (1440, "daily"))),
+    ((pd_offsets.Week,), "weeks", ((52, "yearly"),)),
     (
         (
             pd_offsets.MonthEnd,
@@ -341,7 +349,8 @@ _PERIODS: tuple[tuple[tuple[type, ...], int], ...] = (
             pd_offsets.BusinessMonthEnd,
             pd_offsets.BusinessMonthBegin,
         ),
-        12,
+        "months",
+        ((12, "yearly"),),
     ),
     (
         (
@@ -350,7 +359,8 @@ _PERIODS: tuple[tuple[tuple[type, ...], int], ...] = (
             pd_offsets.BQuarterEnd,
             pd_offsets.BQuarterBegin,
         ),
-        4,
+        "quarters",
+        ((4, "yearly"),),
     ),
 )
 
@@ -374,34 +384,131 @@ def _parse_offset(freq: str) -> pd_offsets.BaseOffset | None:
         return None
 
 
+def _family(freq: str | None) -> tuple[int, str, tuple[tuple[int, str], ...]]:
+    """(multiple, unit word, cycles) of a frequency; (1, "", ()) when it has no known cycles."""
+    offset = None if freq is None else _parse_offset(freq)
+    if offset is None or offset.n < 1:
+        return 1, "", ()
+    for classes, unit, cycles in _CYCLES:
+        if isinstance(offset, classes):
+            return offset.n, unit, cycles
+    return offset.n, "", ()
+
+
+def _candidates(freq: str | None) -> list[tuple[int, str]]:
+    """(period in steps, name) of each cycle the frequency can have, default first; multiples divide."""
+    n, _, cycles = _family(freq)
+    return [(period // n, name) for period, name in cycles if period % n == 0 and period // n > 1]
+
+
 def season_length(freq: str | None) -> int:
-    """Seasonal period for a pandas frequency alias: D → 7, B → 5, h → 24, W → 52, ME → 12, ...
+    """Default seasonal period for a pandas frequency alias: D → 7, B → 5, h → 24, W → 52, ME → 12, ...
 
     Multiples divide the period when they can ("2h" → 12, "15min" → 4); otherwise, and for
     unknown or missing frequencies, 1 (no seasonality, so seasonal naive equals naive).
     """
-    if freq is None:
+    n, _, cycles = _family(freq)
+    if not cycles:
         return 1
-    offset = _parse_offset(freq)
-    if offset is None or offset.n < 1:
-        return 1
-    for classes, period in _PERIODS:
-        if isinstance(offset, classes):
-            return period // offset.n if period % offset.n == 0 else 1
-    return 1
+    period = cycles[0][0]
+    return period // n if period % n == 0 else 1
 
 
-def make_baselines(freq: str | None, window: int, season: int | None = None) -> dict[str, Baseline]:
+@dataclass(frozen=True)
+class Season:
+    """A seasonal period and how to say it: `description` for sentences, `short` for labels."""
+
+    period: int  # in steps of the series
+    name: str  # "yearly", "weekly", ...; "" for a period with no name
+    span: str  # "365 days", "12 steps of 2 hours", "30 steps"
+    found: bool  # True when the training part showed this cycle
+    note: str = ""  # why this period was taken without being found, e.g. "no clear cycle found"
+
+    @property
+    def description(self) -> str:
+        """E.g. "yearly (365 days)" or "weekly (7 days; no clear cycle found)"."""
+        inner = self.span + (f"; {self.note}" if self.note else "")
+        return f"{self.name} ({inner})" if self.name else inner
+
+    @property
+    def short(self) -> str:
+        """E.g. "yearly, 365 days" or "weekly, 7 days; no clear cycle found" (for a label in parentheses)."""
+        head = f"{self.name}, {self.span}" if self.name else self.span
+        return head + (f"; {self.note}" if self.note else "")
+
+
+def describe_season(freq: str | None, period: int, found: bool = False, note: str = "") -> Season:
+    """The Season of a given period at frequency `freq`: named when it is one of the frequency's cycles."""
+    period = _positive_int(period, "season")
+    n, unit, _ = _family(freq)
+    if period == 1:
+        return Season(1, "", "1 step: the same as naive", found, note)
+    if not unit:
+        span = f"{period} steps"
+    elif n == 1:
+        span = f"{period} {unit}"
+    else:
+        span = f"{period} steps of {n} {unit}"
+    name = dict((p, name) for p, name in _candidates(freq)).get(period, "")
+    return Season(period, name, span, found, note)
+
+
+# A cycle must beat the half-period lag by 5%: real ones do by far (Seattle's year: 0.34, its day: 0.02),
+# random walks lose (S&P 500: 1.5), and the VIX's year ties at 1.002, which noise could tip either way.
+CYCLE_MARGIN = 0.95
+
+
+def _lag_mae(y: np.ndarray, lag: int, start: int) -> float:
+    """mean |y[t] − y[t − lag]| over t in [start, len(y)); start ≥ lag."""
+    return float(np.mean(np.abs(y[start:] - y[start - lag: y.size - lag])))
+
+
+def choose_season(freq: str | None, y_train: np.ndarray) -> Season:
+    """The seasonal period the training part shows, among the frequency's cycles (D: 7 and 365, h: 24 and 168, ...).
+
+    A cycle counts when the training part covers it at least twice and it is real: repeating the
+    value one period back beats repeating the value half a period back, mean |y[t] − y[t−s]| <
+    CYCLE_MARGIN · mean |y[t] − y[t−round(s/2)]| (half a period away a true cycle is at its opposite
+    phase; mere persistence makes the shorter lag win; the margin keeps noise from deciding a near
+    tie). Among real cycles the one with the lowest error wins.
+    With none, the frequency's default period (season_length) comes back, saying so in its note.
+    Pass only the training part: whatever it holds decides.
+    """
+    y = _series(y_train)
+    errors = {}
+    for period, _ in _candidates(freq):
+        if y.size < 2 * period:
+            continue  # fewer than two cycles: no way to tell a cycle from chance
+        error = _lag_mae(y, period, period)
+        if error < CYCLE_MARGIN * _lag_mae(y, max(1, round(period / 2)), period):
+            errors[period] = error
+    if errors:
+        best = min(errors.values())
+        # Ties (a clean daily cycle repeats weekly too) go to the shorter period: it needs less history.
+        period = min(p for p, error in errors.items() if error <= best * (1 + 1e-9) + 1e-12)
+        return describe_season(freq, period, found=True)
+    default = season_length(freq)
+    return describe_season(freq, default, note="no clear cycle found" if default > 1 else "")
+
+
+def make_baselines(freq: str | None, window: int, season: int | None = None,
+                   y_train: np.ndarray | None = None) -> dict[str, Baseline]:
     """Unfitted baselines keyed naive, seasonal_naive, drift, moving_average, linear.
 
-    `season` overrides the one guessed from `freq`; `window` is the LSTM's lookback,
-    used for the moving average size and the linear model's lags.
+    The seasonal period is `season` when given (it overrides), else the one `choose_season` finds in
+    `y_train` (the training part only), else the frequency's default. `window` is the LSTM's
+    lookback, used for the moving average size and the linear model's lags.
     """
     window = _positive_int(window, "window")
-    season = season_length(freq) if season is None else _positive_int(season, "season")
+    if season is not None:
+        chosen = describe_season(freq, _positive_int(season, "season"))
+    elif y_train is not None:
+        chosen = choose_season(freq, y_train)
+    else:
+        chosen = describe_season(freq, season_length(freq))
     return {
         "naive": NaiveForecast(),
-        "seasonal_naive": SeasonalNaive(season),
+        "seasonal_naive": SeasonalNaive(chosen.period, chosen.short),
         "drift": DriftForecast(),
         "moving_average": MovingAverage(window),
         "linear": LinearOnLags(window),

@@ -45,8 +45,9 @@ def _add_data_options(parser: argparse.ArgumentParser, required: bool) -> None:
     group.add_argument("--price-field", default="Close", help="ticker: Open, High, Low, Close, Adj Close or Volume")
     group.add_argument("--date-column", help="CSV: the column holding dates (found automatically if omitted)")
     group.add_argument("--season", type=int,
-                       help="season length for the seasonal naive baseline (default from the frequency: 7 daily, "
-                            "24 hourly, 12 monthly, 5 business-daily)")
+                       help="season length in steps for the seasonal naive baseline (default: the cycle the "
+                            "training part shows among the frequency's, e.g. 365 or 7 daily, 24 or 168 hourly, "
+                            "252 or 5 business-daily; without one 7 daily, 24 hourly, 12 monthly, 5 business-daily)")
 
 
 def build_parser() -> argparse.ArgumentParser:

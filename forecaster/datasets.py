@@ -5,14 +5,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
+import logging
 import os
 import re
+import socket
 import tempfile
+import threading
 import time
+import urllib.request
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -22,6 +28,8 @@ from forecaster.errors import DataError
 PRICE_FIELDS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo", "3mo")  # yfinance's list
 TICKER_TIMEOUT_S = 10  # seconds a Yahoo request may take before it counts as unreachable (then: cache or message)
+YAHOO_HOST = "query2.finance.yahoo.com"  # where yfinance 1.x asks for prices
+PROBE_TIMEOUT_S = 3  # seconds the reachability check may take when an answer came back empty
 CACHE_FRESH_SECONDS = 12 * 3600  # a download younger than this is reused without asking Yahoo again
 
 
@@ -225,11 +233,117 @@ def infer_freq(index: pd.DatetimeIndex) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- tickers
 
+class YahooUnreachable(ConnectionError):
+    """Yahoo Finance did not answer; `kind` is "offline", "timeout" or "limited" (it refuses: too many requests)."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(detail or kind)
+        self.kind = kind
+
+
+# What yfinance logs per symbol when the network, not the symbol, failed; and when Yahoo throttles us.
+_NETWORK_WORDS = re.compile(r"DNSError|ConnectionError|ConnectTimeout|Could not resolve|Failed to perform, curl|"
+                            r"Network is unreachable|Connection refused|No route to host|timed out|Timeout", re.I)
+_LIMIT_WORDS = re.compile(r"RateLimit|Too Many Requests|Rate limited", re.I)
+
+
+class _SymbolErrors(logging.Handler):
+    """Collects the yfinance log lines about one symbol that the calling thread produces."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(logging.WARNING)
+        self.thread, self.symbol, self.messages = threading.get_ident(), symbol.upper(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record must not break the download
+            return
+        # Only lines naming the symbol: a failed cookie fetch alone (ad blockers) does not stop prices.
+        if record.thread == self.thread and (f"'{self.symbol}'" in message or f"${self.symbol}" in message):
+            self.messages.append(message)
+
+
+_quiet_lock = threading.Lock()
+_quiet_state = {"depth": 0, "propagate": True}  # calls inside _quiet_yfinance now; the logger's own setting
+
+
+@contextmanager
+def _quiet_yfinance(symbol: str) -> Iterator[list[str]]:
+    """Keep yfinance's log lines and warnings off the console during a call; yield its lines about `symbol`.
+
+    yfinance 1.x keeps its per-symbol errors in a per-call object (yfinance.shared._ERRORS stays empty), so its
+    log lines are the record of what went wrong. Stdout is not redirected: that would swallow other threads'.
+    """
+    logger = logging.getLogger("yfinance")
+    collector = _SymbolErrors(symbol)
+    # Its own warnings (pandas deprecations inside yfinance) are not the user's business; the filter is idempotent.
+    warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
+    with _quiet_lock:  # several sessions may download at once: the first in silences, the last out restores
+        if _quiet_state["depth"] == 0:
+            _quiet_state["propagate"] = logger.propagate
+            logger.propagate = False
+        _quiet_state["depth"] += 1
+        logger.addHandler(collector)  # a handler present also keeps logging's last-resort printer away
+    try:
+        yield collector.messages
+    finally:
+        with _quiet_lock:
+            logger.removeHandler(collector)
+            _quiet_state["depth"] -= 1
+            if _quiet_state["depth"] == 0:
+                logger.propagate = _quiet_state["propagate"]
+
+
+def _reachable(host: str = YAHOO_HOST, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to host:port opens within about `timeout` seconds (name lookup included)."""
+    result: list[bool] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    # getaddrinfo has no timeout of its own: a thread bounds the whole check.
+    worker = threading.Thread(target=connect, name="yahoo-probe", daemon=True)
+    worker.start()
+    worker.join(2 * timeout)
+    return bool(result and result[0])
+
+
+def _behind_proxy() -> bool:
+    """A proxy may reach Yahoo where a direct connection cannot, so a failed direct probe would prove nothing."""
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("https", "all")):
+        return True
+    try:
+        import yfinance
+
+        return bool(yfinance.config.network.proxy)
+    except (ImportError, AttributeError):
+        return False
+
+
 def _yahoo_download(symbol: str, *, start: str | None, end: str | None, interval: str) -> pd.DataFrame:
+    """yfinance.download, quiet; raises YahooUnreachable when an empty answer is the network's fault, not the symbol's."""
     import yfinance  # imported here: slow to import and only needed for live tickers
 
-    return yfinance.download(symbol, start=start, end=end, interval=interval, progress=False,
-                             auto_adjust=False, threads=False, timeout=TICKER_TIMEOUT_S)
+    with _quiet_yfinance(symbol) as errors:
+        raw = yfinance.download(symbol, start=start, end=end, interval=interval, progress=False,
+                                auto_adjust=False, threads=False, timeout=TICKER_TIMEOUT_S)
+    if _yahoo_frame(raw) is not None:
+        return raw
+    said = " ".join(errors)
+    if _LIMIT_WORDS.search(said):
+        raise YahooUnreachable("limited", said)
+    if _NETWORK_WORDS.search(said):
+        raise YahooUnreachable("timeout" if re.search(r"timed out|Timeout", said, re.I) else "offline", said)
+    # yfinance said nothing useful (or changed how it says it): check the network ourselves.
+    if not _behind_proxy() and not _reachable():
+        raise YahooUnreachable("offline", f"no connection to {YAHOO_HOST}")
+    return raw
 
 
 def _check_ticker_args(symbol: str, start, end, interval: str, price_field: str) -> tuple[str, str | None, str | None, str]:
@@ -303,6 +417,68 @@ def _stamp(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
 
 
+def _failure_kind(exc: BaseException) -> str:
+    """What a failed download means: "offline", "timeout", "limited" (Yahoo throttles) or "error" (anything else)."""
+    if isinstance(exc, YahooUnreachable):
+        return exc.kind
+    if _LIMIT_WORDS.search(f"{type(exc).__name__} {exc}"):
+        return "limited"
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        return "timeout"
+    return "offline" if isinstance(exc, OSError) else "error"  # ConnectionError, socket.gaierror, curl errors
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """The words in parentheses after "could not reach Yahoo Finance"; names the exception a caller raised."""
+    kind = _failure_kind(exc)
+    name = "" if isinstance(exc, YahooUnreachable) else f"{type(exc).__name__}: "
+    if kind == "timeout":
+        return f"{name}no answer in time; a slow or missing network connection?"
+    if kind == "limited":
+        return f"{name}it is limiting requests from here for now"
+    if kind == "offline":
+        return f"{name}no network connection?"
+    return f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
+
+
+def _failure_note(exc: BaseException | None) -> str:
+    """The start of the note on a cached copy used because the download failed (None: it came back empty)."""
+    if exc is None:
+        return "Yahoo Finance returned no data"
+    if _failure_kind(exc) == "error":
+        return f"Downloading from Yahoo Finance failed ({_failure_reason(exc)})"
+    return f"Yahoo Finance could not be reached ({_failure_reason(exc)})"
+
+
+def _other_downloads(folder: Path, key: str, path: Path, most: int = 3) -> list[str]:
+    """The other date ranges of this symbol in the cache, in words ("2020-01-01 to 2021-01-01 at 1d"), newest first."""
+    try:
+        files = sorted(folder.glob(f"{key}_*.csv"), key=lambda f: f.stat().st_mtime, reverse=True)
+    except OSError:
+        return []
+    ranges = []
+    for file in files:
+        parts = file.name[len(key) + 1:-len(".csv")].split("_")
+        if file != path and len(parts) == 3 and parts[2] in INTERVALS:
+            first, last, interval = parts
+            ranges.append(f"{'the first day' if first == 'first' else first} to "
+                          f"{'today' if last == 'latest' else last} at {interval}")
+    return ranges[:most] + ([f"{len(ranges) - most} more"] if len(ranges) > most else [])
+
+
+def _failure_message(symbol: str, exc: BaseException, cached: list[str]) -> str:
+    """One sentence for a download that failed with no cached copy of the range: what happened, what to do."""
+    ways = (f"use a cached download (ask again for {', or '.join(cached)}), a built-in sample or upload a CSV"
+            if cached else "use a built-in sample or upload a CSV")
+    kind = _failure_kind(exc)
+    if kind == "limited":
+        return (f"Yahoo Finance refused to send {symbol} because it is limiting requests from here for now; "
+                f"wait a few minutes and try again, or {ways}.")
+    if kind == "error":
+        return f"Downloading {symbol} from Yahoo Finance failed ({_failure_reason(exc)}); try again later, or {ways}."
+    return f"Could not reach Yahoo Finance to download {symbol} ({_failure_reason(exc)}); {ways}."
+
+
 def load_ticker(symbol: str, start: str | None = None, end: str | None = None, interval: str = "1d",
                 price_field: str = "Close", *, download: Callable | None = None,
                 cache_dir: Path | None = None, refresh: bool = False) -> Dataset:
@@ -310,8 +486,12 @@ def load_ticker(symbol: str, start: str | None = None, end: str | None = None, i
 
     `download` is called as ``download(symbol, start=start, end=end, interval=interval)`` with start and
     end as "YYYY-MM-DD" strings or None, and must return a DataFrame like ``yfinance.download`` does
-    (flat or (field, ticker) MultiIndex columns); an empty frame means "no data". The default calls
-    yfinance. Dates follow yfinance: start inclusive, end exclusive.
+    (flat or (field, ticker) MultiIndex columns). An empty frame means "no data for this symbol and these
+    dates" (the message blames them); raising OSError (ConnectionError, TimeoutError, socket.gaierror, ...) means
+    "Yahoo Finance could not be reached" (the message says so); any other exception is a failed download. The
+    default calls yfinance quietly and raises YahooUnreachable (a ConnectionError) itself when its empty answer
+    was the network's fault. In every failure a cached copy of the same request is used, with a note.
+    Dates follow yfinance: start inclusive, end exclusive.
     """
     symbol, start, end, price_field = _check_ticker_args(symbol, start, end, interval, price_field)
     folder = Path(cache_dir) if cache_dir is not None else studio_home() / "cache" / "tickers"
@@ -327,9 +507,9 @@ def load_ticker(symbol: str, start: str | None = None, end: str | None = None, i
         fetch = download or _yahoo_download
         try:
             frame = _yahoo_frame(fetch(symbol, start=start, end=end, interval=interval))
-            failure = None if frame is not None else "empty"
+            failure = None
         except Exception as exc:  # noqa: BLE001 - yfinance and its HTTP stack raise many unrelated types
-            frame, failure = None, type(exc).__name__
+            frame, failure = None, exc
         if frame is not None:
             frame = _tidy(frame)[0]  # naive times: offsets that change with daylight saving would not read back
             try:
@@ -337,16 +517,13 @@ def load_ticker(symbol: str, start: str | None = None, end: str | None = None, i
             except OSError as exc:
                 notes.append(f"Could not save the download to the cache ({exc.strerror or exc}).")
         elif cached is not None:
-            reason = ("Yahoo Finance returned no data" if failure == "empty"
-                      else f"Yahoo Finance could not be reached ({failure})")
             frame = cached
-            notes.append(f"{reason}, so this is the cached copy downloaded {_stamp(path)}.")
-        elif failure == "empty":
+            notes.append(f"{_failure_note(failure)}, so this is the cached copy downloaded {_stamp(path)}.")
+        elif failure is None:
             raise DataError(f"Yahoo Finance returned no data for {symbol!r} between {start or 'the first day'} and "
                             f"{end or 'today'}; check the symbol and dates, or use a built-in sample or upload a CSV.")
         else:
-            raise DataError(f"Could not reach Yahoo Finance to download {symbol} ({failure}); check your network, "
-                            "or use a built-in sample or upload a CSV.")
+            raise DataError(_failure_message(symbol, failure, _other_downloads(folder, key, path)))
     if price_field not in frame.columns:
         raise DataError(f"Yahoo Finance sent no {price_field!r} prices for {symbol}; choose one of: "
                         f"{', '.join(frame.columns)}.")

@@ -117,7 +117,7 @@ def evaluate(model: Any, prepared: Prepared | None = None, unit: str = "", seaso
     actual = y[origins[:, None] + np.arange(1, horizon + 1)]  # (n, horizon)
     y_train = y[: prepared.train_end]
 
-    baselines = make_baselines(model.freq_, window, season)
+    baselines = make_baselines(model.freq_, window, season, y_train)  # the period found in training only
     season_used = getattr(baselines["seasonal_naive"], "season", 1)
     predictions = {LSTM: model.predict_origins(prepared, origins)}
     labels = {LSTM: "LSTM" if model.config.model.cell == "lstm" else f"LSTM ({model.config.model.cell})"}

@@ -10,6 +10,8 @@ from forecaster.baselines import (
     MovingAverage,
     NaiveForecast,
     SeasonalNaive,
+    choose_season,
+    describe_season,
     make_baselines,
     season_length,
 )
@@ -227,7 +229,7 @@ def test_fit_validation():
 def test_names_and_labels():
     expected = {
         "naive": "Naive (last value)",
-        "seasonal_naive": "Seasonal naive (7)",
+        "seasonal_naive": "Seasonal naive (weekly, 7 days)",
         "drift": "Drift",
         "moving_average": "Moving average (30)",
         "linear": "Linear (ridge on lags)",
@@ -261,6 +263,123 @@ def test_make_baselines_keys_order_and_parameters():
     assert models["moving_average"].size == 12
     assert models["linear"].window == 12
     assert make_baselines("h", window=12, season=5)["seasonal_naive"].season == 5
+    assert SeasonalNaive(3).label == "Seasonal naive (3 steps)"  # the old constructor still works
+    assert SeasonalNaive(365, "yearly, 365 days").label == "Seasonal naive (yearly, 365 days)"
     assert not hasattr(models["linear"], "model_")  # unfitted
     with pytest.raises(ConfigError, match="window"):
         make_baselines("D", window=0)
+
+
+# ----------------------------------------------------------------- choosing the period from the data
+
+DAYS_3Y = 3 * 365
+
+
+def _yearly_daily(n=DAYS_3Y, seed=1):
+    """Daily temperatures: a yearly sine plus noise that persists from day to day (AR(1), phi 0.8)."""
+    rng = np.random.default_rng(seed)
+    noise = np.zeros(n)
+    for t in range(1, n):
+        noise[t] = 0.8 * noise[t - 1] + rng.normal(0, 1.5)
+    t = np.arange(n)
+    return 12 + 8 * np.sin(2 * np.pi * t / 365.25) + noise
+
+
+def _weekend_dip(n=400, seed=2):
+    """Daily sales: a level that wanders a little, 40% lower on Saturdays and Sundays."""
+    rng = np.random.default_rng(seed)
+    level = 100 + np.cumsum(rng.normal(0, 0.5, n))
+    weekend = (np.arange(n) % 7) >= 5
+    return level * np.where(weekend, 0.6, 1.0) + rng.normal(0, 2, n)
+
+
+def _random_walk(n=2000, seed=3):
+    return 1000 + np.cumsum(np.random.default_rng(seed).normal(0, 10, n))
+
+
+def test_yearly_cycle_in_daily_data_is_found():
+    season = choose_season("D", _yearly_daily())
+    assert (season.period, season.found) == (365, True)
+    assert season.description == "yearly (365 days)" and season.short == "yearly, 365 days"
+
+
+def test_weekly_pattern_in_daily_data_is_found():
+    season = choose_season("D", _weekend_dip())
+    assert (season.period, season.description, season.found) == (7, "weekly (7 days)", True)
+
+
+def test_hourly_data_with_a_daily_cycle_gets_24_not_its_multiple_168():
+    t = np.arange(24 * 7 * 4)
+    y = 10 + 5 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(4).normal(0, 0.5, t.size)
+    assert choose_season("h", y).description == "daily (24 hours)"
+
+
+def test_random_walk_falls_back_to_the_frequency_default_and_says_so():
+    season = choose_season("B", _random_walk())
+    assert (season.period, season.found) == (5, False)
+    assert season.description == "weekly (5 trading days; no clear cycle found)"
+    assert "no clear cycle" in choose_season("D", _random_walk()).description
+
+
+def test_a_cycle_needs_two_full_periods_in_the_training_part():
+    # 1.5 years of a clear yearly cycle: too short to trust 365, and no weekly cycle either.
+    season = choose_season("D", _yearly_daily(n=int(1.5 * 365)))
+    assert season.period == 7 and not season.found
+
+
+def test_only_the_training_part_decides():
+    y = _yearly_daily()
+    train_end = int(0.7 * y.size)
+    before = make_baselines("D", window=30, y_train=y[:train_end])["seasonal_naive"]
+    changed = y.copy()
+    changed[train_end:] = _weekend_dip(y.size - train_end)  # a weekly pattern after train_end only
+    after = make_baselines("D", window=30, y_train=changed[:train_end])["seasonal_naive"]
+    assert before.season == after.season == 365 and before.label == after.label
+    # Fitted and used like any baseline: the test origins have a year of history behind them.
+    model = after.fit(changed, train_end, horizon=3)
+    origins = np.arange(train_end, y.size - 3)
+    np.testing.assert_array_equal(model.predict_at(changed, origins)[:, 0], changed[origins - 364])
+
+
+def test_explicit_season_overrides_the_chosen_one():
+    y = _yearly_daily()
+    chosen = make_baselines("D", window=30, y_train=y)["seasonal_naive"]
+    forced = make_baselines("D", window=30, season=30, y_train=y)["seasonal_naive"]
+    assert chosen.label == "Seasonal naive (yearly, 365 days)"
+    assert (forced.season, forced.label) == (30, "Seasonal naive (30 days)")
+    assert make_baselines("D", window=30, season=7, y_train=y)["seasonal_naive"].label == "Seasonal naive (weekly, 7 days)"
+    # Without training data: the frequency's default, as before.
+    assert make_baselines("D", window=30)["seasonal_naive"].season == 7
+
+
+def test_choice_considers_only_the_frequencys_cycles_and_divides_multiples():
+    t = np.arange(24 * 7 * 4)
+    daily = 10 + 5 * np.sin(2 * np.pi * t / 24)
+    two_hourly = daily[::2]
+    assert choose_season("2h", two_hourly).description == "daily (12 steps of 2 hours)"
+    assert choose_season("W", _random_walk(200)).description == "yearly (52 weeks; no clear cycle found)"
+    assert choose_season(None, daily).description == "1 step: the same as naive"
+    assert choose_season("7D", daily).period == 1
+
+
+def test_constant_and_short_series_fall_back():
+    assert choose_season("h", np.full(500, 3.0)).description == "daily (24 hours; no clear cycle found)"
+    assert choose_season("D", np.array([1.0, 2.0])).period == 7
+    with pytest.raises(DataError, match="NaN"):
+        choose_season("D", np.array([1.0, np.nan, 2.0]))
+
+
+def test_choice_never_mutates_its_input():
+    y = _weekend_dip()
+    y0 = y.copy()
+    choose_season("D", y)
+    np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize("freq, period, description", [
+    ("D", 365, "yearly (365 days)"), ("B", 252, "yearly (252 trading days)"), ("h", 168, "weekly (168 hours)"),
+    ("min", 1440, "daily (1440 minutes)"), ("MS", 12, "yearly (12 months)"), ("QE", 4, "yearly (4 quarters)"),
+    ("D", 30, "30 days"), (None, 5, "5 steps"), ("15min", 4, "hourly (4 steps of 15 minutes)"),
+])
+def test_describe_season(freq, period, description):
+    assert describe_season(freq, period).description == description

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecaster.baselines import choose_season
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.evaluation import LSTM, Evaluation, evaluate
 from forecaster.forecaster import LSTMForecaster
@@ -41,7 +42,9 @@ def test_every_model_has_every_metric(evaluation: Evaluation) -> None:
         assert math.isfinite(evaluation.metrics[name]["mae"])
         assert evaluation.predictions[name].shape == evaluation.actual.shape
     assert evaluation.labels[LSTM] == "LSTM" and evaluation.unit == "m"
-    assert evaluation.season == 7  # daily data: a weekly season
+    # Daily data with a 30-day cycle: neither a weekly nor (with 600 days) a yearly one, so the default week.
+    assert evaluation.season == 7
+    assert evaluation.labels["seasonal_naive"] == "Seasonal naive (weekly, 7 days; no clear cycle found)"
 
 
 def test_actual_values_are_the_raw_series_after_each_origin(synthetic_series: pd.DataFrame,
@@ -175,7 +178,39 @@ def test_zero_actuals_are_noted(synthetic_series: pd.DataFrame) -> None:
 def test_season_override(synthetic_series: pd.DataFrame) -> None:
     result = evaluate(_fit(synthetic_series), season=30)
     assert result.season == 30
-    assert "30" in result.labels["seasonal_naive"]
+    assert result.labels["seasonal_naive"] == "Seasonal naive (30 days)"
+
+
+def _three_years_of_daily_temperature() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    t = np.arange(3 * 365, dtype="float64")
+    noise = np.zeros(t.size)
+    for i in range(1, t.size):
+        noise[i] = 0.7 * noise[i - 1] + rng.normal(0.0, 1.0)
+    y = 12 + 8 * np.sin(2 * np.pi * t / 365.25) + noise
+    return pd.DataFrame({"y": y}, index=pd.date_range("2012-01-01", periods=t.size, freq="D", name="date"))
+
+
+def test_the_seasonal_period_is_found_in_the_training_part_only() -> None:
+    frame = _three_years_of_daily_temperature()
+    model = _fit(frame)
+    result = evaluate(model)
+    assert result.season == 365 and result.labels["seasonal_naive"] == "Seasonal naive (yearly, 365 days)"
+    # One step ahead it repeats the value a year before the forecast time.
+    y = frame["y"].to_numpy()
+    np.testing.assert_array_equal(result.predictions["seasonal_naive"][:, 0], y[result.origins + 1 - 365])
+
+
+def test_a_cycle_after_the_training_part_is_not_seen() -> None:
+    """A random walk whose weekends dip only after the training part: the whole series shows a week, training not."""
+    y = 100 + np.cumsum(np.random.default_rng(5).normal(0.0, 1.0, 600))
+    train_end = round(0.7 * y.size)
+    y[train_end:] += np.where(np.arange(y.size - train_end) % 7 >= 5, -30.0, 0.0)
+    assert choose_season("D", y).found and not choose_season("D", y[:train_end]).found
+    frame = pd.DataFrame({"y": y}, index=pd.date_range("2020-01-01", periods=y.size, freq="D", name="date"))
+    result = evaluate(_fit(frame))
+    assert result.season == 7
+    assert result.labels["seasonal_naive"] == "Seasonal naive (weekly, 7 days; no clear cycle found)"
 
 
 def test_predictions_table_has_one_row_per_forecast(evaluation: Evaluation) -> None:
