@@ -66,6 +66,10 @@ def home() -> None:
 # covers the number being typed. An input also applies when it loses focus, so the hint is not needed.
 st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
 
+from forecaster.ui.jobs import warm_up_in_background  # noqa: E402  (no torch: it imports it in its own thread)
+
+warm_up_in_background()
+
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),

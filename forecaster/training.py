@@ -157,6 +157,16 @@ def make_optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.Optimizer
         return torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
+def warm_up() -> None:
+    """Pay torch's one-time costs before the first real fit: the first optimizer imports torch._dynamo
+    (about 1.8 s) and the first LSTM step loads its kernels. A tiny network, one step, no threads changed."""
+    net = nn.LSTM(input_size=1, hidden_size=4, batch_first=True)
+    optimizer = make_optimizer(net, TrainConfig())
+    output, _ = net(torch.zeros(2, 3, 1))  # (batch, window, features)
+    output.sum().backward()
+    optimizer.step()
+
+
 @torch.inference_mode()
 def predict_batched(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """The network's output for many windows, in large batches, without gradients."""

@@ -327,3 +327,16 @@ def test_predict_batched_restores_train_mode() -> None:
     out = predict_batched(net, x)
     assert out.shape == (5000, 1) and net.training
     assert torch.equal(out, predict_batched(net, x))  # eval mode inside: no dropout
+
+
+def test_warm_up_pays_the_first_optimizer_import_ahead_of_a_fit():
+    """torch._dynamo is imported by the first optimizer; warming up does it before anyone waits for it."""
+    import subprocess
+    import sys
+
+    from process_helpers import child_env
+
+    code = ("import sys; from forecaster.training import warm_up; assert 'torch._dynamo' not in sys.modules; "
+            "warm_up(); assert 'torch._dynamo' in sys.modules; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=child_env())
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

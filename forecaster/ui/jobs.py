@@ -32,6 +32,35 @@ def _share_threads(change: int) -> None:
             configure_threads(sharing=_active_runs)
 
 
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+
+
+def _warm_up() -> None:
+    try:
+        import forecaster.evaluation  # noqa: F401  (scikit-learn, the baselines)
+        import forecaster.forecaster  # noqa: F401  (torch)
+        from forecaster.training import warm_up
+
+        warm_up()
+    except Exception:  # only a head start: the first real run pays the costs itself
+        log.debug("warm-up failed", exc_info=True)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Once per server process, import torch and pay its first-fit costs in a daemon thread.
+
+    Started when the first page is drawn, so a person who reads Home before pressing the quick start
+    does not wait seconds for imports the server could have done meanwhile.
+    """
+    global _warm_up_thread
+    with _warm_up_lock:
+        if _warm_up_thread is None:
+            _warm_up_thread = threading.Thread(target=_warm_up, name="forecaster-warm-up", daemon=True)
+            _warm_up_thread.start()
+        return _warm_up_thread
+
+
 def active_runs() -> int:
     return _active_runs
 
