@@ -251,10 +251,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                                              timings={"wall_seconds": round(time.perf_counter() - started, 3)},
                                              extra=extra)
     summary = {**_summary(model, evaluation, out, time.perf_counter() - started), **judged["json"], "run_id": run_id}
+    gap_notes = _gap_notes(dataset, config)
     if args.json:
-        _print_json(summary)
+        _print_json({**summary, "notes": [*gap_notes, *summary.get("notes", [])]})
     else:
-        _print_report(model, evaluation, dataset.notes)
+        _print_report(model, evaluation, [*dataset.notes, *gap_notes])
         _print_judgement(judged)
         if run_id is not None:
             print(f"Recorded run {run_id} (python -m forecaster runs show {run_id}; "
@@ -274,6 +275,14 @@ def _summary(model, evaluation, out: Path | None, wall: float | None = None) -> 
     if wall is not None:
         payload["wall_seconds"] = round(wall, 3)
     return payload
+
+
+def _gap_notes(dataset, config: ForecasterConfig) -> list[str]:
+    """The sentence on dates missing from the series' calendar and how cleaning handled them, if any are."""
+    from forecaster.prepare import calendar_gaps
+
+    gaps = calendar_gaps(dataset.frame, config.data)
+    return [gaps.note()] if len(gaps) else []
 
 
 def _print_report(model, evaluation, notes: Sequence[str] = ()) -> None:
@@ -325,10 +334,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     prepared = model.prepare(dataset)
     evaluation = evaluate(model, prepared, unit=dataset.unit, season=args.season)
     judged = _judge(args, model, prepared, evaluation)
+    gap_notes = _gap_notes(dataset, model.config)
     if args.json:
-        _print_json({**_summary(model, evaluation, Path(args.model) if args.model else None), **judged["json"]})
+        summary = {**_summary(model, evaluation, Path(args.model) if args.model else None), **judged["json"]}
+        _print_json({**summary, "notes": [*gap_notes, *summary.get("notes", [])]})
     else:
-        _print_report(model, evaluation, dataset.notes)
+        _print_report(model, evaluation, [*dataset.notes, *gap_notes])
         _print_judgement(judged)
     return 0
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecaster.config import DataConfig
+from forecaster.config import MAX_HORIZON, MAX_WINDOW, DataConfig
+from forecaster.datasets import infer_freq
 from forecaster.errors import ConfigError, DataError
 
 
@@ -44,6 +45,85 @@ def resample_frame(frame: pd.DataFrame, rule: str | None) -> pd.DataFrame:
         raise DataError(f"Resampling to {rule!r} is finer than the data itself and would invent "
                         f"{len(resampled) - len(frame):,} rows; choose a coarser frequency or keep the original.")
     return resampled
+
+
+# ---------------------------------------------------------------- calendar gaps
+
+_CALENDARS = {"D": ("daily", "day"), "h": ("hourly", "hour"), "min": ("minute", "minute"), "s": ("second", "second"),
+              "MS": ("monthly", "month"), "ME": ("monthly", "month"), "W": ("weekly", "week"),
+              "QS": ("quarterly", "quarter"), "QE": ("quarterly", "quarter"), "YS": ("yearly", "year"),
+              "YE": ("yearly", "year")}
+_GAP_HANDLING = {"interpolate": "filled by interpolation", "ffill": "filled with the last value before each",
+                 "drop": "left as gaps, so windows span them"}
+
+
+def missing_timestamps(index: pd.DatetimeIndex, freq: str | None) -> pd.DatetimeIndex:
+    """Timestamps of the regular `freq` calendar between the index's first and last that the index lacks.
+
+    Empty for irregular series (freq None), for an index that does not lie on that calendar, and for
+    business-day (trading-day) calendars: markets close on holidays, so a weekday without a price is
+    not a missing value and must not be invented.
+    """
+    unit = index.unit if isinstance(index, pd.DatetimeIndex) else "us"
+    none = pd.DatetimeIndex([], dtype=f"datetime64[{unit}]", name=getattr(index, "name", None))
+    if not freq or not isinstance(index, pd.DatetimeIndex) or index.dropna().size < 2:
+        return none
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return none
+    if "Business" in type(offset).__name__:
+        return none
+    present = index.dropna()
+    grid = pd.date_range(present.min(), present.max(), freq=offset, unit=unit, name=index.name)
+    if not present.isin(grid).all():
+        return none
+    return grid.difference(present)
+
+
+def add_missing_timestamps(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame on its full calendar (inferred from the index): absent timestamps become rows of NaN."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or not index.is_unique or not index.is_monotonic_increasing:
+        return frame
+    missing = missing_timestamps(index, infer_freq(index))
+    return frame if missing.empty else frame.reindex(index.union(missing))
+
+
+@dataclass(frozen=True)
+class CalendarGaps:
+    """Timestamps absent from a series' regular calendar, and what cleaning does with them."""
+
+    freq: str | None
+    missing: pd.DatetimeIndex
+    method: str  # the missing-value method: interpolate, ffill or drop
+
+    def __len__(self) -> int:
+        return len(self.missing)
+
+    def note(self, shown: int = 5) -> str:
+        """One sentence for the user, e.g. '2 dates missing from the daily calendar: ... (filled by interpolation).'"""
+        if self.missing.empty:
+            return ""
+        offset = pd.tseries.frequencies.to_offset(self.freq)
+        base = offset.rule_code.split("-")[0]
+        adjective, unit = _CALENDARS.get(base, (f"{self.freq!r}", ""))
+        calendar = adjective if offset.n == 1 or not unit else f"{offset.n}-{unit}"
+        dated = (self.missing == self.missing.normalize()).all()
+        noun = ("date" if dated else "timestamp") + ("s" if len(self.missing) > 1 else "")
+        listed = ", ".join(self.missing[:shown].strftime("%Y-%m-%d" if dated else "%Y-%m-%d %H:%M"))
+        more = f" and {len(self.missing) - shown:,} more" if len(self.missing) > shown else ""
+        return (f"{len(self.missing):,} {noun} missing from the {calendar} calendar: {listed}{more} "
+                f"({_GAP_HANDLING.get(self.method, self.method)}).")
+
+
+def calendar_gaps(frame: pd.DataFrame, config: DataConfig) -> CalendarGaps:
+    """The timestamps that `clean` adds to the series' calendar (with 'drop': leaves out of it)."""
+    index = frame.index
+    if config.resample or not isinstance(index, pd.DatetimeIndex):  # resampling yields the full calendar itself
+        return CalendarGaps(config.resample, missing_timestamps(index, None), config.missing)
+    freq = infer_freq(index)
+    return CalendarGaps(freq, missing_timestamps(index, freq), config.missing)
 
 
 def fill_missing(frame: pd.DataFrame, method: str) -> pd.DataFrame:
@@ -212,11 +292,17 @@ class Prepared:
 
 
 def clean(frame: pd.DataFrame, config: DataConfig, target: str) -> pd.DataFrame:
-    """Columns chosen, resampled and gap-filled: everything before the split that needs no fitting."""
+    """Columns chosen, resampled, put on the full calendar and gap-filled: all before the split that needs no fitting.
+
+    The calendar is inferred from the index (`datasets.infer_freq`), so every caller cleans alike.
+    """
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise DataError("The data is empty; load a series with at least a few rows.")
     selected = select_columns(frame, target, config.features)
-    filled = fill_missing(resample_frame(selected, config.resample), config.missing)
+    # Missing timestamps are missing values: put them on the calendar first, so the chosen method fills
+    # (or drops) them like any other gap, instead of windows silently spanning them.
+    regular = add_missing_timestamps(resample_frame(selected, config.resample))
+    filled = fill_missing(regular, config.missing)
     if filled.empty:
         raise DataError(f"No complete rows are left after handling missing values with {config.missing!r}; "
                         "try 'interpolate' or 'ffill', or drop the feature columns with gaps.")
@@ -228,6 +314,99 @@ def origins_between(first: int, last: int) -> np.ndarray:
     return np.arange(first, last + 1, dtype=np.int64) if last >= first else np.empty(0, dtype=np.int64)
 
 
+def _origin_ranges(n_rows: int, window: int, horizon: int, split: tuple[float, float, float],
+                   transform: str) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(first, last) origin of the training, validation and test windows; the one rule prepare uses."""
+    train_end, val_end = split_points(n_rows, split)
+    first_origin = (0 if transform == "none" else 1) + window - 1  # a transform loses the first row
+    return ((first_origin, train_end - 1 - horizon), (max(first_origin, train_end - 1), val_end - 1 - horizon),
+            (max(first_origin, val_end - 1), n_rows - 1 - horizon))
+
+
+def window_counts(n_rows: int, window: int, horizon: int, split: tuple[float, float, float],
+                  transform: str = "none") -> tuple[int, int, int]:
+    """How many training, validation and test windows a cleaned series of `n_rows` gives."""
+    counts = (max(0, last - first + 1) for first, last in _origin_ranges(n_rows, window, horizon, split, transform))
+    return tuple(counts)  # type: ignore[return-value]
+
+
+def fits(n_rows: int, window: int, horizon: int, split: tuple[float, float, float], transform: str = "none") -> bool:
+    """Whether prepare accepts the series: at least 2 training windows, 1 validation and 1 test window."""
+    train, val, test = window_counts(n_rows, window, horizon, split, transform)
+    return train >= 2 and val >= 1 and test >= 1
+
+
+def _last_fitting(fit, candidates: range) -> int | None:
+    """The last candidate before the first that does not fit (None if the first does not)."""
+    best = None
+    for candidate in candidates:
+        if not fit(candidate):
+            break
+        best = candidate
+    return best
+
+
+def largest_window(n_rows: int, horizon: int, split: tuple[float, float, float], transform: str = "none") -> int | None:
+    """The longest window (2 to MAX_WINDOW) that fits with this horizon; None when not even 2 does."""
+    # A longer window only removes training windows, so the first misfit ends the search.
+    return _last_fitting(lambda window: fits(n_rows, window, horizon, split, transform), range(2, MAX_WINDOW + 1))
+
+
+def largest_horizon(n_rows: int, window: int, split: tuple[float, float, float], transform: str = "none") -> int | None:
+    """The longest horizon (1 to MAX_HORIZON) that fits with this window; None when not even 1 does."""
+    # A longer horizon removes windows from every part, so again the first misfit ends the search.
+    return _last_fitting(lambda horizon: fits(n_rows, window, horizon, split, transform), range(1, MAX_HORIZON + 1))
+
+
+def rows_needed(window: int, horizon: int, split: tuple[float, float, float], transform: str = "none") -> int:
+    """The fewest rows from which on every longer series fits this window, horizon and split."""
+    first_row = 0 if transform == "none" else 1
+    # From here on each part is big enough whatever the rounding of the split (each part's rows are
+    # at least n * share - 1); below it, rounding can make a longer series fail where a shorter one fit.
+    bound = int(np.ceil((window + horizon + first_row + 2) / min(split)))
+    needed = bound
+    while needed > 1 and fits(needed - 1, window, horizon, split, transform):
+        needed -= 1
+    return needed
+
+
+def short_series_message(n_rows: int, split: tuple[float, float, float], transform: str = "none",
+                         resample: str | None = None) -> str | None:
+    """The sentence saying why no model at all fits `n_rows` with this split; None when the smallest one fits."""
+    if fits(n_rows, 2, 1, split, transform):
+        return None
+    counts = window_counts(n_rows, 2, 1, split, transform)
+    short = [name for name, count, least in zip(("training", "validation", "test"), counts, (2, 1, 1)) if count < least]
+    advice = ["load more data"]
+    if n_rows >= (0 if transform == "none" else 1) + 6:  # 4 rows for two training windows of 2 + 1, 1 each for the rest
+        advice.append(f"give the {' and '.join(short)} part{'s' if len(short) > 1 else ''} a larger share")
+    if resample:
+        advice.append("resample less coarsely")
+    return (f"The series has {n_rows} usable rows, too few for any model with a "
+            f"{'/'.join(f'{s:.0%}' for s in split)} split: even the smallest (a window of 2 and a horizon of 1) "
+            f"needs at least {rows_needed(2, 1, split, transform)} rows; {', '.join(advice[:-1])}"
+            f"{' or ' if len(advice) > 1 else ''}{advice[-1]}.")
+
+
+def _too_few_rows(n_rows: int, config: DataConfig) -> str:
+    window, horizon, split, transform = config.window, config.horizon, config.split, config.transform
+    hopeless = short_series_message(n_rows, split, transform, config.resample)
+    if hopeless is not None:
+        return hopeless
+    shorter_window = largest_window(n_rows, horizon, split, transform)
+    shorter_horizon = largest_horizon(n_rows, window, split, transform)
+    options = []
+    if shorter_window is not None:
+        options.append(f"a shorter window (the largest window that fits is {shorter_window})")
+    if shorter_horizon is not None:
+        options.append(f"a shorter horizon (at most {shorter_horizon} with a window of {window})")
+    if not options:
+        options.append(f"a shorter window and horizon (with a horizon of 1 the largest window that fits is "
+                       f"{largest_window(n_rows, 1, split, transform)})")
+    return (f"The series has {n_rows} usable rows, too few for a window of {window} and a horizon of {horizon} "
+            f"with a {'/'.join(f'{s:.0%}' for s in split)} split; use {' or '.join(options)}, or more data.")
+
+
 def prepare(frame: pd.DataFrame, config: DataConfig, target: str, scaler: Scaler | None = None) -> Prepared:
     """Clean, split by time, fit the scaler on training rows only, and find every window's origin.
 
@@ -235,7 +414,6 @@ def prepare(frame: pd.DataFrame, config: DataConfig, target: str, scaler: Scaler
     """
     cleaned = clean(frame, config, target)
     n_rows = len(cleaned)
-    window, horizon = config.window, config.horizon
     train_end, val_end = split_points(n_rows, config.split)
     cleaned = clip_outliers(cleaned, config.outliers, train_end)
 
@@ -244,15 +422,11 @@ def prepare(frame: pd.DataFrame, config: DataConfig, target: str, scaler: Scaler
     columns[:, 0] = transform_target(y, config.transform)
     first_row = 0 if config.transform == "none" else 1  # a transform loses the first row
 
-    first_origin = first_row + window - 1
-    train_origins = origins_between(first_origin, train_end - 1 - horizon)
-    val_origins = origins_between(max(first_origin, train_end - 1), val_end - 1 - horizon)
-    test_origins = origins_between(max(first_origin, val_end - 1), n_rows - 1 - horizon)
-    if len(train_origins) < 2 or len(val_origins) < 1 or len(test_origins) < 1:
-        needed = int(np.ceil((window + horizon + first_row + 2) / min(config.split)))
-        raise DataError(f"The series has {n_rows} usable rows, too few for a window of {window} and a horizon of "
-                        f"{horizon} with a {'/'.join(f'{s:.0%}' for s in config.split)} split (about {needed} "
-                        "needed); use a shorter window or horizon, or more data.")
+    if not fits(n_rows, config.window, config.horizon, config.split, config.transform):
+        raise DataError(_too_few_rows(n_rows, config))
+    train_origins, val_origins, test_origins = (
+        origins_between(first, last)
+        for first, last in _origin_ranges(n_rows, config.window, config.horizon, config.split, config.transform))
 
     if scaler is None:
         scaler = fit_scaler(columns[first_row:train_end], config.scaler)

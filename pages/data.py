@@ -11,7 +11,7 @@ from forecaster.csv_reader import read_csv
 from forecaster.datasets import INTERVALS, PRICE_FIELDS, list_samples, load_ticker
 from forecaster.errors import ConfigError, DataError
 from forecaster.plots import series_figure
-from forecaster.prepare import clean, split_points
+from forecaster.prepare import calendar_gaps, clean, short_series_message, split_points
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 
@@ -189,15 +189,26 @@ selection = selection.with_(target=target, features=tuple(features), missing=mis
                             resample=resample, split=split)
 state.set_selection(selection)
 
+config = DataConfig(target=target, features=tuple(features), missing=missing, resample=resample, split=split)
 try:
-    cleaned = clean(dataset.frame, DataConfig(target=target, features=tuple(features), missing=missing,
-                                               resample=resample, split=split), target)
+    cleaned = clean(dataset.frame, config, target)
 except (DataError, ConfigError) as error:
     st.error(str(error))
     st.stop()
 
 raw = dataset.frame[[target, *features]]
-widgets.data_summary(dataset, raw)
+gaps = calendar_gaps(raw, config)
+widgets.data_summary(dataset, raw, gaps)
+if len(gaps):
+    # Said in words too, not only in the metric's help: these rows are invented (or knowingly left out).
+    (st.warning if missing == "drop" else st.info)(gaps.note())
+too_short = short_series_message(len(cleaned), split, resample=resample)
+if too_short is not None:
+    # Nothing to shade: at least one part would hold no window. The data itself stays selected.
+    st.error(too_short)
+    st.plotly_chart(series_figure(cleaned, target, dataset.unit, (), features), width="stretch")
+    st.caption(f"After cleaning: {len(cleaned):,} rows.")
+    st.stop()
 train_end, val_end = split_points(len(cleaned), split)
 index = cleaned.index
 parts = [("train", index[0], index[train_end - 1]), ("validation", index[train_end], index[val_end - 1]),

@@ -280,6 +280,64 @@ def test_header_only_csv_as_first_upload_keeps_the_sample(at):
     assert source_of(at) == "sample:seattle-weather"
 
 
+def _daily_csv(dates: pd.DatetimeIndex) -> bytes:
+    return ("date,value\n" + "".join(f"{d:%Y-%m-%d},{i + 1}.0\n" for i, d in enumerate(dates))).encode()
+
+
+# 1984-1989 daily with two New Year's Eves left out: the reader still calls it daily.
+GAPPY_DAYS = pd.date_range("1984-01-01", "1989-12-31", freq="D").drop(
+    [pd.Timestamp("1984-12-31"), pd.Timestamp("1988-12-31")])
+GAPPY_CSV = _daily_csv(GAPPY_DAYS)
+FIVE_ROW_CSV = _daily_csv(pd.date_range("2024-01-01", periods=5, freq="D"))
+
+
+def shapes(chart) -> list:
+    import json
+
+    return json.loads(chart.proto.spec)["layout"].get("shapes", [])
+
+
+def test_csv_with_missing_dates_counts_and_names_them(at):
+    choose_csv(at)
+    upload(at, "gappy.csv", GAPPY_CSV)
+    assert not at.error
+    assert by_label(at.metric, "Frequency").value == "D"
+    missing = by_label(at.metric, "Missing values")
+    assert missing.value == "2"
+    sentence = "2 dates missing from the daily calendar: 1984-12-31, 1988-12-31 (filled by interpolation)."
+    assert sentence in missing.proto.help
+    assert [i.value for i in at.info if "calendar" in i.value] == [sentence]
+    n = len(GAPPY_DAYS) + 2  # the two dates are filled, so the split counts them
+    train_end, val_end = split_points(n, (0.7, 0.15, 0.15))
+    caption_matching(at, rf"After cleaning: {n:,} rows · train {train_end:,} · validation {val_end - train_end}")
+
+    by_label(at.selectbox, "Missing values").set_value("drop").run()
+    assert not at.exception
+    assert by_label(at.metric, "Missing values").value == "2"
+    assert [w.value for w in at.warning if "calendar" in w.value] == [
+        "2 dates missing from the daily calendar: 1984-12-31, 1988-12-31 (left as gaps, so windows span them)."]
+    caption_matching(at, rf"After cleaning: {len(GAPPY_DAYS):,} rows")
+
+
+def test_csv_too_short_for_any_split_says_so_and_keeps_the_upload(at):
+    choose_csv(at)
+    upload(at, "five.csv", FIVE_ROW_CSV)
+    assert [e.value for e in at.error] == [
+        "The series has 5 usable rows, too few for any model with a 70%/15%/15% split: even the smallest "
+        "(a window of 2 and a horizon of 1) needs at least 6 rows; load more data."]
+    [chart] = at.get("plotly_chart")
+    assert shapes(chart) == []  # no empty shaded parts
+    caption_matching(at, r"After cleaning: 5 rows\.$")
+    assert not [c for c in at.caption if "validation" in c.value and "train" in c.value]
+    assert at.session_state["upload"] == ("five.csv", FIVE_ROW_CSV)
+    assert source_of(at) == "upload:five.csv"
+
+
+def test_full_split_draws_three_shaded_parts(at):
+    [chart] = at.get("plotly_chart")
+    assert len(shapes(chart)) == 3
+
+
 # ---------------------------------------------------------------------------------------------- other pages' choices
 
 def test_visiting_data_keeps_the_quick_start_selection(at, monkeypatch):

@@ -270,3 +270,46 @@ def test_python_m_user_error_has_no_traceback() -> None:
     result = _python_m("train", "--data", "sample:no-such-sample")
     assert_user_error(result.returncode, result.stderr, "no-such-sample")
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- dates missing from the calendar
+
+GAP_NOTE = "2 dates missing from the daily calendar: 2023-02-01, 2023-05-10 (filled by interpolation)."
+
+
+def test_missing_dates_are_noted_and_a_saved_model_lines_up_again(tmp_path: Path) -> None:
+    dates = pd.date_range("2023-01-01", periods=200, freq="D").drop([pd.Timestamp("2023-02-01"),
+                                                                     pd.Timestamp("2023-05-10")])
+    t = np.arange(len(dates))
+    path = tmp_path / "gappy.csv"
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "sales": 50 + 5 * np.sin(2 * np.pi * t / 7)}).to_csv(
+        path, index=False)
+    out = tmp_path / "model"
+    code, stdout, err = run(["train", "--data", str(path), *TINY, "--json", "--no-record", "--out", str(out)])
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["notes"][0] == GAP_NOTE
+    assert summary["data"]["rows"] == 200  # the two dates are rows of the cleaned series
+
+    code, report, err = run(["evaluate", "--model", str(out)])
+    assert code == 0, err
+    assert f"Note: {GAP_NOTE}" in report.splitlines()
+    code, again, err = run(["evaluate", "--model", str(out), "--json"])
+    assert code == 0, err
+    assert json.loads(again)["metrics"]["lstm"]["mae"] == pytest.approx(summary["metrics"]["lstm"]["mae"])
+
+    code, printed, err = run(["forecast", "--model", str(out), "--steps", "3", "--json"])
+    assert code == 0, err
+    assert [p["date"][:10] for p in json.loads(printed)["forecast"]] == ["2023-07-20", "2023-07-21", "2023-07-22"]
+
+
+def test_train_prints_the_missing_dates_note(tmp_path: Path) -> None:
+    dates = pd.date_range("2023-01-01", periods=120, freq="D").drop([pd.Timestamp("2023-02-01")])
+    path = tmp_path / "gappy.csv"
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "sales": np.arange(len(dates), dtype=float)}).to_csv(
+        path, index=False)
+    code, stdout, err = run(["train", "--data", str(path), *TINY, "--missing", "drop", "--no-record",
+                             "--out", str(tmp_path / "m")])
+    assert code == 0, err
+    assert ("Note: 1 date missing from the daily calendar: 2023-02-01 (left as gaps, so windows span them)."
+            in stdout.splitlines())

@@ -10,17 +10,26 @@ from forecaster.config import DataConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.prepare import (
     Scaler,
+    calendar_gaps,
+    clean,
     clip_outliers,
     fill_missing,
     fit_scaler,
+    fits,
     input_windows,
     inverse_transform_paths,
+    largest_horizon,
+    largest_window,
     make_windows,
+    missing_timestamps,
     prepare,
     resample_frame,
+    rows_needed,
     select_columns,
+    short_series_message,
     split_points,
     transform_target,
+    window_counts,
 )
 
 
@@ -381,6 +390,7 @@ def test_too_short_series_says_use_shorter_window(synthetic_series: pd.DataFrame
         prepare(synthetic_series.iloc[:40], _config(window=30), "y")
     message = str(caught.value)
     assert "window of 30" in message and "shorter window" in message and "40 usable rows" in message
+    assert "the largest window that fits is 26" in message and "70%/15%/15% split" in message
 
 
 def test_empty_data_is_refused() -> None:
@@ -395,3 +405,204 @@ def test_prepare_with_gaps_and_resample(synthetic_series: pd.DataFrame) -> None:
     assert len(prepared.y) == len(frame) and np.all(np.isfinite(prepared.y))
     weekly = prepare(frame, _config(window=5, resample="W"), "y")
     assert len(weekly.y) < len(frame) // 6
+
+
+# ---------------------------------------------------------------- dates missing from the calendar
+
+TWO_MISSING = [pd.Timestamp("1984-12-31"), pd.Timestamp("1988-12-31")]
+
+
+def _daily_with_two_missing() -> pd.DataFrame:
+    """Daily 1984-1989 whose value is the day number, with 1984-12-31 and 1988-12-31 left out."""
+    index = pd.date_range("1984-01-01", "1989-12-31", freq="D", name="date")
+    return pd.DataFrame({"y": np.arange(len(index), dtype="float64")}, index=index).drop(TWO_MISSING)
+
+
+@pytest.mark.parametrize("freq, dropped", [
+    ("D", ["2024-01-05", "2024-02-10"]),
+    ("h", ["2024-01-01 05:00"]),
+    ("15min", ["2024-01-01 00:30", "2024-01-01 09:45"]),
+    ("MS", ["2024-03-01", "2025-07-01"]),
+    ("ME", ["2024-02-29"]),
+    ("W-SUN", ["2024-02-04"]),
+])
+def test_missing_timestamps_lists_what_the_regular_calendar_lacks(freq: str, dropped: list[str]) -> None:
+    grid = pd.date_range("2024-01-01", periods=200, freq=freq)
+    index = grid.drop(pd.DatetimeIndex(dropped))
+    missing = missing_timestamps(index, freq)
+    assert list(missing) == list(pd.DatetimeIndex(dropped))
+    assert missing_timestamps(grid, freq).empty
+
+
+def test_missing_timestamps_never_invents_trading_holidays() -> None:
+    # Business days with Good Friday and Christmas missing: markets were closed, nothing is missing.
+    index = pd.bdate_range("2024-03-01", "2024-12-31").drop([pd.Timestamp("2024-03-29"), pd.Timestamp("2024-12-25")])
+    assert missing_timestamps(index, "B").empty
+    assert missing_timestamps(index, "BMS").empty
+
+
+def test_missing_timestamps_of_irregular_or_off_calendar_series_is_empty() -> None:
+    index = pd.DatetimeIndex(["2024-01-01", "2024-01-03", "2024-01-10", "2024-02-01"])
+    assert missing_timestamps(index, None).empty
+    assert missing_timestamps(pd.date_range("2024-01-15", periods=12, freq="30D"), "MS").empty  # not on that calendar
+    assert missing_timestamps(pd.RangeIndex(10), "D").empty
+
+
+def test_clean_interpolates_missing_dates_and_says_so() -> None:
+    frame = _daily_with_two_missing()
+    cleaned = clean(frame, _config(missing="interpolate"), "y")
+    assert len(cleaned) == len(frame) + 2
+    assert cleaned.index.equals(pd.date_range("1984-01-01", "1989-12-31", freq="D", name="date"))
+    # The day number is linear in time, so interpolation gives back exactly the day numbers that were dropped.
+    full = pd.date_range("1984-01-01", "1989-12-31", freq="D")
+    for day in TWO_MISSING:
+        assert cleaned.loc[day, "y"] == pytest.approx(float(full.get_loc(day)))
+    gaps = calendar_gaps(frame, _config(missing="interpolate"))
+    assert len(gaps) == 2 and gaps.freq == "D"
+    assert gaps.note() == ("2 dates missing from the daily calendar: 1984-12-31, 1988-12-31 "
+                           "(filled by interpolation).")
+
+
+def test_clean_forward_fills_missing_dates() -> None:
+    cleaned = clean(_daily_with_two_missing(), _config(missing="ffill"), "y")
+    assert cleaned.loc["1984-12-31", "y"] == cleaned.loc["1984-12-30", "y"]
+    assert "filled with the last value before each" in calendar_gaps(_daily_with_two_missing(), _config(missing="ffill")).note()
+
+
+def test_clean_with_drop_leaves_missing_dates_absent() -> None:
+    frame = _daily_with_two_missing()
+    cleaned = clean(frame, _config(missing="drop"), "y")
+    assert len(cleaned) == len(frame) and not cleaned.index.isin(TWO_MISSING).any()
+    assert "(left as gaps, so windows span them)" in calendar_gaps(frame, _config(missing="drop")).note()
+
+
+def test_clean_inserts_no_holidays_into_trading_days() -> None:
+    index = pd.bdate_range("2023-01-02", "2024-12-31", name="date").drop(
+        [pd.Timestamp("2023-12-25"), pd.Timestamp("2024-07-04")])
+    frame = pd.DataFrame({"y": np.linspace(1.0, 2.0, len(index))}, index=index)
+    cleaned = clean(frame, _config(), "y")
+    assert cleaned.index.equals(frame.index)
+    assert len(calendar_gaps(frame, _config())) == 0 and calendar_gaps(frame, _config()).note() == ""
+
+
+def test_resampling_already_gives_the_full_calendar() -> None:
+    frame = _daily_with_two_missing()
+    weekly = clean(frame, _config(resample="W"), "y")
+    assert weekly.index.equals(resample_frame(frame, "W").index)
+    assert len(calendar_gaps(frame, _config(resample="W"))) == 0
+
+
+def test_gap_note_lists_five_and_counts_the_rest() -> None:
+    index = pd.date_range("2024-01-01 00:00", periods=500, freq="h", name="date")
+    frame = pd.DataFrame({"y": np.ones(len(index))}, index=index).drop(index[10:17])
+    note = calendar_gaps(frame, _config()).note()
+    assert note.startswith("7 timestamps missing from the hourly calendar: 2024-01-01 10:00, 2024-01-01 11:00, ")
+    assert note.endswith("2024-01-01 14:00 and 2 more (filled by interpolation).")
+    one = pd.DataFrame({"y": np.ones(36)}, index=pd.date_range("2020-01-01", periods=36, freq="MS")).drop(
+        [pd.Timestamp("2021-05-01")])
+    assert calendar_gaps(one, _config()).note().startswith("1 date missing from the monthly calendar: 2021-05-01 ")
+
+
+def test_prepare_lines_up_on_the_full_calendar_every_time() -> None:
+    frame = _daily_with_two_missing()
+    first, again = prepare(frame, _config(), "y"), prepare(frame, _config(), "y")
+    assert first.index.equals(again.index) and len(first.index) == len(frame) + 2
+    np.testing.assert_array_equal(first.y, again.y)
+    assert first.index.freq is None or first.index.freqstr == "D"
+    assert (np.diff(first.index.asi8) == np.diff(first.index.asi8)[0]).all()  # every step one day
+
+
+# ---------------------------------------------------------------- what fits a short series
+
+SPLITS = [(0.7, 0.15, 0.15), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.9, 0.05, 0.05)]
+
+
+def _rows(n: int) -> pd.DataFrame:
+    index = pd.date_range("2020-01-01", periods=n, freq="D", name="date")
+    return pd.DataFrame({"y": 10.0 + np.sin(np.arange(n) / 3.0)}, index=index)
+
+
+def _prepares(n: int, **changes) -> bool:
+    try:
+        prepare(_rows(n), _config(**changes), "y")
+    except DataError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("n_rows, horizon, transform", [(40, 1, "none"), (40, 3, "diff"), (120, 7, "none"), (23, 2, "logret")])
+def test_largest_window_is_what_prepare_accepts(n_rows, horizon, transform, split) -> None:
+    window = largest_window(n_rows, horizon, split, transform)
+    if window is None:  # e.g. a 5% validation part of 40 rows is shorter than a horizon of 3
+        assert not _prepares(n_rows, window=2, horizon=horizon, split=split, transform=transform)
+        return
+    assert _prepares(n_rows, window=window, horizon=horizon, split=split, transform=transform)
+    assert not _prepares(n_rows, window=window + 1, horizon=horizon, split=split, transform=transform)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("n_rows, window, transform", [(40, 5, "none"), (80, 10, "diff"), (300, 30, "none")])
+def test_largest_horizon_is_what_prepare_accepts(n_rows, window, transform, split) -> None:
+    horizon = largest_horizon(n_rows, window, split, transform)
+    if horizon is None:
+        assert not _prepares(n_rows, window=window, horizon=1, split=split, transform=transform)
+        return
+    assert _prepares(n_rows, window=window, horizon=horizon, split=split, transform=transform)
+    assert not _prepares(n_rows, window=window, horizon=horizon + 1, split=split, transform=transform)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("window, horizon, transform", [(2, 1, "none"), (2, 1, "diff"), (10, 3, "none")])
+def test_rows_needed_is_where_prepare_starts_to_accept(window, horizon, transform, split) -> None:
+    needed = rows_needed(window, horizon, split, transform)
+    assert not _prepares(needed - 1, window=window, horizon=horizon, split=split, transform=transform)
+    # From there on every longer series fits, whatever the rounding of the split.
+    assert all(_prepares(n, window=window, horizon=horizon, split=split, transform=transform)
+               for n in range(needed, needed + 25))
+
+
+def test_window_counts_match_prepared_origins() -> None:
+    prepared = prepare(_rows(100), _config(window=7, horizon=3, transform="diff"), "y")
+    assert window_counts(100, 7, 3, (0.7, 0.15, 0.15), "diff") == (
+        len(prepared.train_origins), len(prepared.val_origins), len(prepared.test_origins))
+    assert fits(100, 7, 3, (0.7, 0.15, 0.15), "diff") and not fits(5, 2, 1, (0.7, 0.15, 0.15))
+
+
+def test_too_long_window_names_the_largest_that_fits() -> None:
+    with pytest.raises(DataError) as caught:
+        prepare(_rows(40), _config(window=60, horizon=1), "y")
+    assert str(caught.value) == (
+        "The series has 40 usable rows, too few for a window of 60 and a horizon of 1 with a 70%/15%/15% split; "
+        "use a shorter window (the largest window that fits is 26), or more data.")
+
+
+def test_too_long_horizon_names_the_largest_that_fits() -> None:
+    with pytest.raises(DataError) as caught:
+        prepare(_rows(40), _config(window=5, horizon=20), "y")
+    message = str(caught.value)
+    assert "a horizon of 20" in message and "a shorter horizon (at most 6 with a window of 5)" in message
+
+
+def test_window_and_horizon_both_too_long() -> None:
+    with pytest.raises(DataError) as caught:
+        prepare(_rows(40), _config(window=30, horizon=10), "y")
+    assert "use a shorter window and horizon (with a horizon of 1 the largest window that fits is 26)" in str(caught.value)
+
+
+def test_series_too_short_for_any_model_says_how_many_rows_are_needed() -> None:
+    with pytest.raises(DataError) as caught:
+        prepare(_rows(5), _config(window=2, horizon=1), "y")
+    assert str(caught.value) == (
+        "The series has 5 usable rows, too few for any model with a 70%/15%/15% split: even the smallest "
+        "(a window of 2 and a horizon of 1) needs at least 6 rows; load more data.")
+    assert "shorter window" not in str(caught.value)  # window 2 and horizon 1 are already the least
+
+
+def test_short_series_message_names_the_starved_part_and_resampling() -> None:
+    message = short_series_message(8, (0.9, 0.05, 0.05))
+    assert "8 usable rows" in message and "at least 16 rows" in message
+    assert message.endswith("load more data or give the test part a larger share.")
+    coarse = short_series_message(4, (0.7, 0.15, 0.15), resample="MS")
+    assert coarse.endswith("; load more data or resample less coarsely.")
+    assert short_series_message(6, (0.7, 0.15, 0.15)) is None

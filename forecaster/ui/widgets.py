@@ -60,16 +60,24 @@ def verdict(evaluation) -> None:
         st.caption(note)
 
 
-def data_summary(dataset, frame: pd.DataFrame | None = None) -> None:
-    """Rows, time span, frequency and missing values of a dataset."""
+def data_summary(dataset, frame: pd.DataFrame | None = None, gaps=None) -> None:
+    """Rows, time span, frequency and missing values of a dataset, counting dates absent from its calendar.
+
+    `gaps` is a prepare.CalendarGaps; each missing date counts as a missing value in every chosen column.
+    """
     frame = dataset.frame if frame is None else frame
+    absent = len(gaps) if gaps is not None else 0
+    empty = int(frame.isna().sum().sum())
     cols = st.columns(5)
     cols[0].metric("Rows", f"{len(frame):,}")
     cols[1].metric("From", f"{frame.index[0]:%Y-%m-%d}" if len(frame) else "—")
     cols[2].metric("To", f"{frame.index[-1]:%Y-%m-%d}" if len(frame) else "—")
     cols[3].metric("Frequency", dataset.freq or "irregular")
-    cols[4].metric("Missing values", f"{int(frame.isna().sum().sum()):,}",
-                   help="Missing values in the chosen columns before cleaning.")
+    explained = "Missing values in the chosen columns before cleaning"
+    if absent:
+        explained += f" ({empty:,} empty cells, and the rows of dates absent from the calendar). {gaps.note()}"
+    cols[4].metric("Missing values", f"{empty + absent * max(1, frame.shape[1]):,}",
+                   help=explained if absent else explained + ".")
 
 
 def notes(dataset) -> None:
