@@ -64,11 +64,8 @@ def home() -> None:
 
 # Streamlit writes "Press Enter to apply" inside a changed input box; in the narrow columns of the Train page it
 # covers the number being typed. An input also applies when it loses focus, so the hint is not needed.
-st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
-
-from forecaster.ui.jobs import warm_up_in_background  # noqa: E402  (no torch: it imports it in its own thread)
-
-warm_up_in_background()
+STATIC_CSS = "<style>[data-testid='InputInstructions'] { display: none; }</style>"  # a constant: no user input
+st.html(STATIC_CSS)
 
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
@@ -80,4 +77,9 @@ navigation = st.navigation([
     st.Page("pages/forecast.py", title="Forecast", icon=":material/timeline:"),
     st.Page("pages/experiments.py", title="Experiments", icon=":material/history:"),
 ])
-navigation.run()
+try:
+    navigation.run()
+finally:  # after the page is drawn (or stopped), so the imports do not slow its first paint
+    from forecaster.ui.jobs import warm_up_in_background  # no torch here: it imports it in its own thread
+
+    warm_up_in_background()

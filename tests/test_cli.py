@@ -153,6 +153,9 @@ def test_forecast_writes_csv(trained: tuple[Path, dict], tmp_path: Path) -> None
     assert dates.iloc[0] == pd.Timestamp("2016-01-01")  # the sample ends on 2015-12-31
     assert (dates.diff().dropna() == pd.Timedelta(days=1)).all()
     assert np.isfinite(frame["temp_max"]).all()
+    # Written to the data's own precision (temperatures in tenths of a degree), not 15 digits of float noise.
+    values = target.read_text().splitlines()[1].split(",")[1]
+    assert len(values.split(".")[-1]) <= 1, values
 
 
 def test_forecast_json(trained: tuple[Path, dict]) -> None:
