@@ -15,7 +15,7 @@ from forecaster.baselines import describe_season
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.evaluation import LSTM, evaluate
-from forecaster.prepare import Scaler, fill_missing, resample_frame, select_columns
+from forecaster.prepare import Scaler, add_missing_timestamps, fill_missing, resample_frame, select_columns
 from forecaster.training import EpochReport
 
 MODES = ("expanding", "sliding")
@@ -225,7 +225,9 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
     config = config.replace(data={"target": target})
     # Column choice and resampling act bucket by bucket, never across time, so they are done once;
     # gap filling looks at neighbours, so each fold does it again on its own rows.
-    raw = resample_frame(select_columns(frame, target, config.data.features), config.data.resample)
+    # Missing calendar dates are added once too, so the plan counts the rows each fold's fit will see.
+    raw = add_missing_timestamps(resample_frame(select_columns(frame, target, config.data.features),
+                                                config.data.resample))
     cleaned_index = fill_missing(raw, config.data.missing).index
     freq = config.data.resample or data_freq
     plans = plan_folds(len(cleaned_index), folds, mode, step, initial)

@@ -532,7 +532,8 @@ def load_ticker(symbol: str, start: str | None = None, end: str | None = None, i
         "" if "." in symbol or "=" in symbol else "USD")  # other exchanges and FX quote in other currencies
     first, last = frame.index[0], frame.index[-1]
     return Dataset(frame, symbol, f"ticker:{symbol}", price_field, (),
-                   "B" if interval == "1d" else infer_freq(frame.index), unit,
+                   # Inferred, not assumed "B" for daily bars: crypto and some indices trade every day.
+                   infer_freq(frame.index) or ("B" if interval == "1d" else None), unit,
                    f"{symbol} prices from Yahoo Finance at interval {interval}, {first:%Y-%m-%d} to {last:%Y-%m-%d}.",
                    tuple(notes + tidy_notes), {"interval": interval, "cache_file": str(path), "rows": len(frame)})
 

@@ -200,3 +200,14 @@ def test_five_fold_backtest_of_a_daily_sample_in_minutes():
     assert time.perf_counter() - started < 480
     assert len(result.folds) == 5 and not result.stopped
     assert all(set(f.metrics) == MODELS for f in result.folds)
+
+
+def test_missing_calendar_dates_are_counted_in_the_fold_plan(synthetic_series):
+    """Each fit adds missing dates back as rows, so the plan must count them too or folds come out short."""
+    gappy = synthetic_series.drop(synthetic_series.index[[350, 351, 420]])
+    result = backtest(gappy, tiny_config(), folds=3)
+    for fold in result.folds:
+        assert fold.test_points == fold.fold.end - fold.fold.origin
+    assert pd.Timestamp(result.folds[-1].test_end) == synthetic_series.index[-1]
+    assert sum(f.test_points for f in result.folds) == sum(
+        f.test_points for f in backtest(synthetic_series, tiny_config(), folds=3).folds)

@@ -534,3 +534,12 @@ def test_ticker_argument_errors(kwargs, words, tmp_path):
 ])
 def test_infer_freq(index, expected):
     assert infer_freq(index) == expected
+
+
+def test_a_ticker_trading_every_day_keeps_a_daily_calendar(tmp_path):
+    """Daily bars were always called "B": a coin trading on weekends would forecast weekdays only."""
+    stocks = load_ticker("MSFT", download=fake_download(), cache_dir=tmp_path)
+    assert stocks.freq == "B"
+    every_day = yahoo_frame("BTC-USD").set_axis(pd.date_range("2024-01-01", periods=30, name="Date"))
+    coin = load_ticker("BTC-USD", download=fake_download(every_day), cache_dir=tmp_path)
+    assert coin.freq == "D"
