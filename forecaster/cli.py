@@ -351,10 +351,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if args.levels:
         frame = _with_bands(args, model, data, frame)
     if args.out:
-        from forecaster.export import rounded_forecast
+        from forecaster.export import forecast_table
 
         history = model.tail_[model.target_] if data is None else model.prepare(data).frame[model.target_]
-        rounded_forecast(frame, history).to_csv(args.out, index_label="date")
+        forecast_table(frame, history).to_csv(args.out, index_label="date")
         if not args.json:
             print(f"Wrote {len(frame)} forecast points ({frame.index[0]} to {frame.index[-1]}) to {args.out}")
     if args.json:

@@ -1,4 +1,4 @@
-"""Tables written for people: forecasts rounded to the precision the data itself has."""
+"""Tables written for people: forecasts at the precision the data itself has."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def data_decimals(values: np.ndarray | pd.Series, sample: int = 2000) -> int:
     return int(min(MAX_DECIMALS, max(0, places)))
 
 
-def rounded_forecast(forecast: pd.DataFrame, history: np.ndarray | pd.Series) -> pd.DataFrame:
-    """A copy of a forecast frame (point and band columns) rounded to the history's decimal places."""
-    return forecast.round(data_decimals(history))
+def forecast_table(forecast: pd.DataFrame, history: np.ndarray | pd.Series) -> pd.DataFrame:
+    """A forecast frame (point and band columns) as people read it: rounded to the history's decimal places,
+    and dated without a time of day when every timestamp is at midnight."""
+    table = forecast.round(data_decimals(history))
+    index = table.index
+    if isinstance(index, pd.DatetimeIndex) and len(index) and (index == index.normalize()).all():
+        table.index = pd.Index(index.strftime("%Y-%m-%d"), name=index.name)
+    return table

@@ -115,9 +115,9 @@ if evaluation is not None:
                f"{evaluation.metrics['lstm']['mae']:.4g} {unit} on average (MAE, {ahead}), against "
                f"{evaluation.metrics['naive']['mae']:.4g} for the naive forecast.")
 
-from forecaster.export import rounded_forecast  # noqa: E402
+from forecaster.export import forecast_table  # noqa: E402
 
-written = rounded_forecast(forecast, history)  # the data's own precision, not 15 digits of float noise
+written = forecast_table(forecast, history)  # the data's own precision, not 15 digits of float noise
 with st.expander("Forecast values"):
     st.dataframe(written, width="stretch")
 left, right = st.columns(2)

@@ -87,7 +87,7 @@ def test_with_a_model_shows_chart_table_and_downloads(synthetic_series):
     table = forecast_table(at)
     assert len(table) == 30
     assert list(table.columns) == ["y", "lower_80", "upper_80", "lower_95", "upper_95"]  # default 80% and 95% bands
-    assert table.index[0] == synthetic_series.index[-1] + pd.Timedelta(days=1)
+    assert table.index[0] == f"{synthetic_series.index[-1] + pd.Timedelta(days=1):%Y-%m-%d}"  # a date, no time
     assert "For scale" in captions(at) and "MAE" in captions(at)
     assert "one step ahead" in captions(at) and "one horizon ahead" not in captions(at)
     assert "feeds its own forecasts back in" in captions(at)  # 30 steps from a 1-step model

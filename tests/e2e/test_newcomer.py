@@ -8,6 +8,7 @@ quick, and the newcomer's path through their own CSV to a forecast with bands.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO_ROOT, _free_port, _stop, _tail, _wait_healthy
-from .helpers import click_button, exception_texts, open_app, wait_for_text, wait_idle
+import numpy as np
+import pandas as pd
+
+from .helpers import (alert_texts, choose_radio, click_button, click_sidebar_link, dataframe_rows, exception_texts,
+                      main_text, open_app, set_number, wait_charts, wait_for_text, wait_idle)
+from .test_experiments import _tick_row
 
 VERDICT = r"The LSTM (beats|does not beat) (the naive forecast|every baseline)|beats naive"
 TRAIN_TIMEOUT_MS = 180_000
@@ -72,3 +78,82 @@ def test_quick_start_from_the_start_script(page, started_like_a_user, screenshot
     assert exception_texts(page) == []
     assert "Traceback" not in log.read_text(errors="replace")
     assert "Inotify" not in log.read_text(errors="replace")
+
+
+@pytest.fixture
+def gappy_daily_csv(tmp_path: Path) -> Path:
+    """Six years of a daily temperature-like series with 1984-12-31 and 1988-12-31 missing."""
+    days = pd.date_range("1984-01-01", "1989-12-31", freq="D")
+    rng = np.random.default_rng(7)
+    temp = 12 + 8 * np.sin(2 * np.pi * (days.day_of_year - 110) / 365.25) + np.cumsum(rng.normal(0, 0.4, len(days))) * 0.2
+    frame = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "temp": np.round(temp + rng.normal(0, 1.5, len(days)), 1)})
+    frame = frame[~frame["date"].isin(["1984-12-31", "1988-12-31"])]
+    path = tmp_path / "daily_temps.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_newcomer_uploads_a_gappy_csv_and_forecasts_with_bands_from_a_reloaded_run(
+        page, started_like_a_user, gappy_daily_csv, screenshot):
+    """Upload a daily CSV with two missing dates, train at horizon 7, Results, Forecast, reload from Experiments."""
+    url, _, log = started_like_a_user
+    open_app(page, url)
+
+    click_sidebar_link(page, "Data")
+    choose_radio(page, "Upload CSV")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(gappy_daily_csv))
+    wait_idle(page, timeout=60_000)
+    wait_for_text(page, "Using: daily_temps.csv")
+    text = main_text(page)
+    assert "2 dates missing from the daily calendar: 1984-12-31, 1988-12-31 (filled by interpolation)" in text, text
+    summary = page.locator('[data-testid="stMetric"]').filter(has_text="Missing values").inner_text()
+    assert summary.split()[-1] == "2", summary
+    screenshot("1-data")
+
+    click_sidebar_link(page, "Train")
+    # Typing a number no longer draws Streamlit's "Press Enter to apply" over it.
+    window = page.get_by_label("Window", exact=True)
+    window.fill("5000")
+    assert page.locator('[data-testid="InputInstructions"]').filter(has_text="Enter").count() == 0 or \
+        not page.locator('[data-testid="InputInstructions"]').first.is_visible()
+    set_number(page, "Window", 30)
+    set_number(page, "Horizon", 7)
+    set_number(page, "Max epochs", 3)
+    set_number(page, "Units", 8)
+    click_button(page, "Train", wait=False)
+    run_id = int(wait_for_text(page, r"Kept as run (\d+)\b", timeout=TRAIN_TIMEOUT_MS).group(1))
+    wait_idle(page, timeout=60_000)
+    assert "Training on daily_temps.csv" in main_text(page)
+    screenshot("2-trained")
+
+    click_sidebar_link(page, "Results")
+    wait_charts(page, 1)
+    text = main_text(page)
+    assert "Seasonal naive (yearly, 365 days)" in text, text
+    assert re.search(VERDICT, text), text
+    screenshot("3-results")
+
+    click_sidebar_link(page, "Forecast")
+    wait_charts(page, 1)
+    assert "carries no validation errors" not in main_text(page)
+    assert "averaged over the 1 to 7 steps ahead" in main_text(page)
+    screenshot("4-forecast")
+
+    # A new session (as after closing the tab) loads the run back from Experiments and draws its bands.
+    page.goto(url)
+    wait_idle(page, timeout=60_000)
+    click_sidebar_link(page, "Experiments")
+    _tick_row(page, run_id - 1)  # oldest first; the quick start test may have kept run 1 on this server
+    click_button(page, f"Load run {run_id}'s model", timeout=60_000)
+    wait_for_text(page, rf"Loaded run {run_id}'s model")
+    screenshot("5-loaded")
+    click_sidebar_link(page, "Forecast")
+    wait_charts(page, 1)
+    assert "carries no validation errors" not in main_text(page), alert_texts(page)
+    page.get_by_text("Forecast values").click()
+    wait_idle(page)
+    header = dataframe_rows(page, 0)[0]
+    assert {"lower_80", "upper_80", "lower_95", "upper_95"} <= set(header), header
+    screenshot("6-forecast-after-reload")
+    assert exception_texts(page) == []
+    assert "Traceback" not in log.read_text(errors="replace")
