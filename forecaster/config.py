@@ -88,6 +88,13 @@ class ModelConfig:
     units: int = 64  # hidden units per layer; 32-128 is typical
     dropout: float = 0.1  # between layers and before the output head
     residual: bool = True  # predict the change from the last observed value, not the level itself
+    # The recurrent layers read each window relative to its own last target value (instance normalisation,
+    # as RevIN), so a level never seen in training reads like a familiar one. Implies predicting the change.
+    relative: bool = True
+    # A linear map from the window to every horizon step beside the recurrent head, started at the ridge
+    # baseline's solution (the recurrent head starts at zero), as LSTNet's autoregressive highway.
+    # Needs the target in levels (transform "none"); with diff or logret it is not used.
+    skip: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("cell", self.cell, CELLS)
@@ -97,7 +104,9 @@ class ModelConfig:
                f"units must be a whole number from {MIN_UNITS} to {MAX_UNITS}; got {self.units!r}.")
         _check(isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0,
                f"dropout must be at least 0 and below 1; got {self.dropout!r}.")
-        _check(isinstance(self.residual, bool), f"residual must be true or false; got {self.residual!r}.")
+        for name in ("residual", "relative", "skip"):
+            value = getattr(self, name)
+            _check(isinstance(value, bool), f"{name} must be true or false; got {value!r}.")
 
 
 @dataclass(frozen=True)

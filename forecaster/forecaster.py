@@ -22,7 +22,8 @@ from forecaster.model import RecurrentForecaster
 from forecaster.prepare import Prepared, Scaler, input_windows, inverse_transform_paths, prepare, transform_target
 from forecaster.training import EpochReport, History, predict_batched, resolve_device, train_network
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: relative inputs and the linear skip; version 1 files load with both off
+READABLE_VERSIONS = (1, 2)
 CONFIG_FILE, META_FILE, WEIGHTS_FILE = "config.json", "model.json", "weights.safetensors"
 MODEL_FILES = (CONFIG_FILE, META_FILE, WEIGHTS_FILE)
 MAX_JSON_BYTES = 20 * 1024 * 1024  # a model's metadata is small; anything bigger is not ours
@@ -55,6 +56,81 @@ def future_index(last: pd.Timestamp, freq: str | None, steps: int, index: pd.Dat
     return pd.DatetimeIndex([last + spacing * (k + 1) for k in range(steps)])
 
 
+def uses_skip(config: ForecasterConfig) -> bool:
+    """The linear skip is on and can be started at ridge: the network must learn levels (no diff/logret)."""
+    return config.model.skip and config.data.transform == "none"
+
+
+def _network(config: ForecasterConfig, n_inputs: int) -> RecurrentForecaster:
+    return RecurrentForecaster(n_inputs, config.data.horizon, config.model, window=config.data.window,
+                               skip=uses_skip(config))
+
+
+def ridge_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ridge baseline, fitted on the training part as `evaluate` fits it, as one affine map of the network's
+    scaled input window: (weight (horizon, window · columns), bias (horizon,)) giving scaled target levels.
+
+    The baseline works in original units and is affine in them, so the map is read off exactly by
+    evaluating it on the zero window and on each unit window, laid out in separate blocks of one series.
+    """
+    from forecaster.baselines import make_baselines
+
+    ridge = make_baselines(None, window)["linear"]
+    features = prepared.frame.to_numpy(dtype=np.float64)[:, 1:] if prepared.frame.shape[1] > 1 else None
+    ridge.fit(prepared.y, prepared.train_end, horizon, features)
+    columns = prepared.inputs.shape[1]
+    size = window * columns
+    blocks = np.concatenate([np.zeros((1, size)), np.eye(size)]).reshape(size + 1, window, columns)
+    center, scale = prepared.scaler.center, prepared.scaler.scale
+    raw = (blocks * scale + center).reshape(-1, columns)  # (blocks · window, columns) in original units
+    origins = np.arange(1, size + 2) * window - 1  # the last row of each block
+    levels = ridge.predict_at(raw[:, 0], origins, raw[:, 1:] if columns > 1 else None)  # (size + 1, horizon)
+    outputs = (levels - center[0]) / scale[0]  # scaled target levels
+    return (outputs[1:] - outputs[0]).T, outputs[0]
+
+
+def naive_in_scaled_space(columns: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """The naive forecast (every step = the last target value) as the same kind of affine map."""
+    weight = np.zeros((horizon, window * columns))
+    weight[:, (window - 1) * columns] = 1.0  # row window-1, column 0 of the flattened (window, columns)
+    return weight, np.zeros(horizon)
+
+
+def drift_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Naive plus the training part's mean change per step, k steps ahead: the drift forecast, fixed slope."""
+    weight, _ = naive_in_scaled_space(prepared.inputs.shape[1], window, horizon)
+    slope = float(np.mean(np.diff(prepared.target[:prepared.train_end])))  # scaled units per step
+    return weight, slope * np.arange(1, horizon + 1)
+
+
+def simple_starts(prepared: Prepared, window: int, horizon: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The baselines a linear skip can start from, each as (weight, bias) of the scaled window."""
+    return {"ridge": ridge_in_scaled_space(prepared, window, horizon),
+            "naive": naive_in_scaled_space(prepared.inputs.shape[1], window, horizon),
+            "drift": drift_in_scaled_space(prepared, window, horizon)}
+
+
+def _start_at_ridge(net: RecurrentForecaster, prepared: Prepared, window: int, horizon: int) -> str:
+    """Set the skip to ridge's solution, or naive's or drift's where one does better on the validation part,
+    and the recurrent head to zero: the untrained network forecasts exactly as that baseline. Its name."""
+    windows = input_windows(prepared.inputs, prepared.val_origins, window).reshape(len(prepared.val_origins), -1)
+    targets = prepared.target[prepared.val_origins[:, None] + np.arange(1, horizon + 1)]  # (n_val, horizon)
+    starts = simple_starts(prepared, window, horizon)
+
+    def val_loss(name: str) -> float:
+        weight, bias = starts[name]
+        return float(np.mean((windows @ weight.T + bias - targets) ** 2))
+
+    chosen = min(starts, key=val_loss)  # ridge first: it wins ties
+    weight, bias = starts[chosen]
+    with torch.no_grad():
+        net.skip.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        net.skip.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    return chosen
+
+
 class LSTMForecaster:
     """A recurrent forecaster with the scikit-learn contract: fit returns self, learned state ends in `_`."""
 
@@ -74,8 +150,10 @@ class LSTMForecaster:
         prepared = prepare(frame, self.config.data, target)
         device = resolve_device(self.config.train.device)
         torch.manual_seed(self.config.train.seed)
-        net = RecurrentForecaster(prepared.inputs.shape[1], self.config.data.horizon, self.config.model).to(device)
         window, horizon = self.config.data.window, self.config.data.horizon
+        net = _network(self.config, prepared.inputs.shape[1])
+        self.skip_start_ = _start_at_ridge(net, prepared, window, horizon) if net.skip is not None else None
+        net = net.to(device)
         train = self._windows(prepared, prepared.train_origins, window, horizon)
         val = self._windows(prepared, prepared.val_origins, window, horizon)
         self.history_: History = train_network(net, train, val, self.config.train, progress, stop_event)
@@ -95,6 +173,12 @@ class LSTMForecaster:
         inputs = input_windows(prepared.inputs, origins, window)  # (n, window, features)
         targets = prepared.target[origins[:, None] + np.arange(1, horizon + 1)]  # (n, horizon)
         return inputs, targets
+
+    @property
+    def label(self) -> str:
+        """How screens name this model: "LSTM", "GRU + linear skip", ..."""
+        cell = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}[self.config.model.cell]
+        return f"{cell} + linear skip" if uses_skip(self.config) else cell
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
@@ -187,6 +271,7 @@ class LSTMForecaster:
             "freq": self.freq_,
             "n_inputs": len(self.columns_),
             "scaler": self.scaler_.to_dict(),
+            "skip_start": getattr(self, "skip_start_", None),  # the baseline the linear skip was set to
             "history": self.history_.to_dict(),
             "data": self.data_info_,
             "tail": {"index": [ts.isoformat() for ts in self.tail_.index],
@@ -230,10 +315,12 @@ class LSTMForecaster:
         except (ValueError, TypeError) as error:  # JSONDecodeError and ConfigError are ValueErrors
             raise ModelFileError(f"The model's settings are damaged or from an unknown version ({error}); "
                                  "train and save the model again.") from None
-        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        if not isinstance(meta, dict) or meta.get("format_version") not in READABLE_VERSIONS:
             version = meta.get("format_version") if isinstance(meta, dict) else None
-            raise ModelFileError(f"The model file has format version {version!r}, this studio reads version "
-                                 f"{FORMAT_VERSION}; save the model again with this version.")
+            raise ModelFileError(f"The model file has format version {version!r}, this studio reads versions "
+                                 f"{', '.join(map(str, READABLE_VERSIONS))}; save the model again with this version.")
+        if meta["format_version"] == 1:  # saved before relative inputs and the skip existed: their weights had neither
+            config = config.replace(model={"relative": False, "skip": False})
         model = cls(config)
         try:
             columns = [str(c) for c in meta["columns"]]
@@ -252,7 +339,7 @@ class LSTMForecaster:
         except (SafetensorError, ValueError, RuntimeError, OSError) as error:
             raise ModelFileError(f"The model's weights file is damaged or not a safetensors file ({error}); "
                                  "save the model again.") from None
-        net = RecurrentForecaster(len(columns), config.data.horizon, config.model)
+        net = _network(config, len(columns))
         expected = net.state_dict()
         if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
             raise ModelFileError("The model's weights do not match its settings (different tensors or shapes); "
@@ -268,6 +355,7 @@ class LSTMForecaster:
         model.target_, model.columns_, model.freq_ = columns[0], columns, meta.get("freq")
         model.data_info_ = meta.get("data", {}) if isinstance(meta.get("data"), dict) else {}
         model.extra_ = meta.get("extra", {})
+        model.skip_start_ = meta.get("skip_start") if net.skip is not None else None
         return model
 
     def to_bytes(self, extra: dict | None = None) -> bytes:

@@ -71,11 +71,19 @@ class PeepholeLSTM(nn.Module):
 class RecurrentForecaster(nn.Module):
     """Recurrent layers, dropout, and a linear head giving every horizon step at once.
 
-    With `residual`, the head predicts the change from the last observed (scaled) target,
-    which is input column 0: an untrained network then starts from the naive forecast.
+    Three ways to start from a simple forecast (column 0 of the input is the scaled target):
+    - `relative`: the recurrent layers read the target relative to the window's last value, and the
+      head's output is a change from that value (as with `residual`);
+    - `residual`: the head predicts the change from the last observed value, so an untrained network
+      starts from the naive forecast;
+    - a linear skip (`window` given and `skip=True`): a fixed linear map from the whole window to every
+      step, added to the head's output in place of the last value; the estimator sets it to the ridge
+      baseline's solution (or naive's or drift's, whichever the validation part prefers) and the head to
+      zero, so the untrained network forecasts exactly as that baseline.
     """
 
-    def __init__(self, n_inputs: int, horizon: int, config: ModelConfig) -> None:
+    def __init__(self, n_inputs: int, horizon: int, config: ModelConfig, window: int | None = None,
+                 skip: bool = False) -> None:
         super().__init__()
         self.config = config
         between = config.dropout if config.layers > 1 else 0.0
@@ -88,14 +96,38 @@ class RecurrentForecaster(nn.Module):
         # Before the head, so dropout acts with one layer too; none at all when off (it still costs a mask).
         self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.head = nn.Linear(config.units, horizon)
+        if skip and window is None:
+            raise ValueError("a linear skip needs the window length")
+        self.skip = nn.Linear(window * n_inputs, horizon) if skip else None
+        if self.skip is not None:
+            # Held at its closed-form start: Adam's steps (about lr each, whatever the gradient) blurred the
+            # precise ridge coefficients and lost to ridge; fixed, the network learns only what ridge misses.
+            self.skip.requires_grad_(False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def recurrent_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """What the recurrent layers read: the window, with the target relative to its last value if `relative`."""
+        if not self.config.relative:
+            return x
+        return torch.cat([x[..., :1] - x[..., -1:, :1], x[..., 1:]], dim=-1)  # (batch, window, n_inputs)
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(base, recurrent): the simple forecast the network starts from, and what the recurrent part adds.
+
+        base is the linear skip's output, the last value (residual or relative), or zero.
+        """
         # x: (batch, window, n_inputs)
-        hidden = self.rnn(x)
+        hidden = self.rnn(self.recurrent_inputs(x))
         if isinstance(hidden, tuple):
             hidden = hidden[0]
-        last = self.dropout(hidden[:, -1])  # (batch, units)
-        out = self.head(last)  # (batch, horizon)
-        if self.config.residual:
-            out = out + x[:, -1, :1]
-        return out
+        recurrent = self.head(self.dropout(hidden[:, -1]))  # (batch, horizon)
+        if self.skip is not None:
+            base = self.skip(x.flatten(1))  # (batch, horizon)
+        elif self.config.residual or self.config.relative:
+            base = x[:, -1, :1].expand_as(recurrent)
+        else:
+            base = torch.zeros_like(recurrent)
+        return base, recurrent
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base, recurrent = self.parts(x)
+        return base + recurrent  # (batch, horizon)

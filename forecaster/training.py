@@ -150,11 +150,15 @@ def make_loss(name: str) -> nn.Module:
 
 
 def make_optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam with its fused kernel (one op for all parameters: ~5-10% faster epochs on CPU here) when available."""
+    """Adam with its fused kernel (one op for all parameters: ~5-10% faster epochs on CPU here) when available.
+
+    Parameters held fixed (a linear skip kept at its closed-form start) are left out.
+    """
+    groups = [p for p in net.parameters() if p.requires_grad]
     try:
-        return torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):  # a device or dtype the fused kernel does not support
-        return torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def warm_up() -> None:

@@ -322,7 +322,7 @@ def _tamper_unknown_key(folder: Path, **_) -> None:
 
 
 def _tamper_format_version(folder: Path, **_) -> None:
-    _edit_json(folder / META_FILE, lambda raw: raw.update(format_version=2))
+    _edit_json(folder / META_FILE, lambda raw: raw.update(format_version=99))
 
 
 def _tamper_other_units(folder: Path, frame: pd.DataFrame, tmp: Path) -> None:
@@ -351,7 +351,7 @@ TAMPERING = {
     "missing weights": (_tamper_missing_weights, "lacks weights.safetensors"),
     "garbage config": (_tamper_garbage_config, "settings are damaged"),
     "unknown key": (_tamper_unknown_key, "unknown options ['attention_heads']"),
-    "format version": (_tamper_format_version, "format version 2"),
+    "format version": (_tamper_format_version, "format version 99"),
     "other units": (_tamper_other_units, "do not match its settings"),
     "truncated weights": (_tamper_truncated_weights, "not a safetensors file"),
     "nan weights": (_tamper_nan_weights, "NaN or infinite"),
@@ -506,3 +506,76 @@ def test_load_refuses_an_absurdly_large_file_before_reading_it(tmp_path: Path) -
         handle.truncate(MAX_WEIGHTS_BYTES + 2 * MAX_JSON_BYTES + 1)
     with pytest.raises(ModelFileError, match="far larger"):
         LSTMForecaster.load(huge)
+
+
+# ---------------------------------------------------------------- relative inputs and the linear skip
+
+def test_before_any_training_step_the_skip_forecasts_exactly_as_the_ridge_baseline(synthetic_series):
+    from forecaster.baselines import make_baselines
+    from forecaster.forecaster import _network, ridge_in_scaled_space
+    from forecaster.prepare import prepare
+
+    config = tiny(features=("x",), horizon=3)
+    prepared = prepare(synthetic_series, config.data, "y")
+    net = _network(config, prepared.inputs.shape[1]).eval()
+    weight, bias = ridge_in_scaled_space(prepared, 10, 3)
+    with torch.no_grad():
+        net.skip.weight.copy_(torch.as_tensor(weight))
+        net.skip.bias.copy_(torch.as_tensor(bias))
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    model = LSTMForecaster(config)
+    model.net_, model.scaler_ = net, prepared.scaler
+    ours = model.predict_origins(prepared, prepared.test_origins)
+    features = prepared.frame.to_numpy()[:, 1:]
+    ridge = make_baselines("D", 10)["linear"].fit(prepared.y, prepared.train_end, 3, features)
+    theirs = ridge.predict_at(prepared.y, prepared.test_origins, features)
+    spread = float(np.std(prepared.y))
+    assert np.max(np.abs(ours - theirs)) <= 1e-6 * spread  # float32 network, float64 ridge
+
+
+def test_training_never_keeps_weights_worse_on_validation_than_the_start(synthetic_series):
+    from forecaster.forecaster import simple_starts
+    from forecaster.prepare import input_windows
+
+    config = tiny(horizon=2).replace(train={"epochs": 4, "lr": 0.05})  # a rough lr that can make things worse
+    model = fitted(synthetic_series, config)
+    prepared = model.prepared_
+    assert model.skip_start_ in ("ridge", "naive", "drift")
+    windows = input_windows(prepared.inputs, prepared.val_origins, 10).reshape(len(prepared.val_origins), -1)
+    targets = prepared.target[prepared.val_origins[:, None] + np.arange(1, 3)]
+    start = min(float(np.mean((windows @ w.T + b - targets) ** 2)) for w, b in simple_starts(prepared, 10, 2).values())
+    assert min(model.history_.val_loss) >= 0 and model.history_.best_epoch >= 0
+    kept = float(np.mean((model.predict_origins(prepared, prepared.val_origins) - prepared.y[
+        prepared.val_origins[:, None] + np.arange(1, 3)]) ** 2)) / prepared.scaler.scale[0] ** 2
+    assert kept <= start * (1 + 1e-4)
+
+
+def test_the_skip_is_named_and_only_used_on_levels(synthetic_series):
+    assert fitted(synthetic_series).label == "LSTM + linear skip"
+    diffed = fitted(synthetic_series, tiny(transform="diff"))
+    assert diffed.net_.skip is None and diffed.label == "LSTM" and diffed.skip_start_ is None
+    off = fitted(synthetic_series, tiny().replace(model={"skip": False, "cell": "gru"}))
+    assert off.label == "GRU" and off.net_.skip is None
+
+
+def test_a_model_saved_before_relative_inputs_and_the_skip_still_loads_and_forecasts_the_same(synthetic_series,
+                                                                                                tmp_path):
+    """Format version 1 files had neither; they load with both off and forecast exactly as they did."""
+    old = fitted(synthetic_series, tiny().replace(model={"relative": False, "skip": False}))
+    folder = old.save(tmp_path / "v1")
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    del config["model"]["relative"], config["model"]["skip"]  # what a version 1 file holds
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+    _edit_json(folder / META_FILE, lambda raw: (raw.update(format_version=1), raw.pop("skip_start")))
+    loaded = LSTMForecaster.load(folder)
+    assert not loaded.config.model.relative and not loaded.config.model.skip and loaded.net_.skip is None
+    pd.testing.assert_frame_equal(loaded.forecast(12), old.forecast(12))
+
+
+def test_a_saved_skip_model_round_trips(synthetic_series, tmp_path):
+    model = fitted(synthetic_series, tiny(features=("x",), horizon=2))
+    loaded = LSTMForecaster.load(model.save(tmp_path / "m"))
+    assert loaded.skip_start_ == model.skip_start_ and loaded.label == "LSTM + linear skip"
+    np.testing.assert_allclose(loaded.predict_origins(model.prepared_, model.prepared_.test_origins),
+                               model.predict_origins(model.prepared_, model.prepared_.test_origins), atol=1e-9)

@@ -53,3 +53,29 @@ def test_lstm_beats_naive_on_seattle_max_temperature() -> None:
     lstm_mae, naive_mae = result.metrics["lstm"]["mae"], result.metrics["naive"]["mae"]
     assert lstm_mae < naive_mae, f"LSTM MAE {lstm_mae:.3f} is not below naive MAE {naive_mae:.3f}"
     assert result.skill > 0
+
+
+def _level_shift(n: int = 2400, seed: int = 0) -> pd.DataFrame:
+    """A daily cycle on AR(1) noise whose level is flat in training and climbs 25 units through validation and test."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    noise = np.zeros(n)
+    for i in range(1, n):
+        noise[i] = 0.8 * noise[i - 1] + rng.normal(0, 0.3)
+    level = np.where(t < 0.7 * n, 0.0, (t - 0.7 * n) / (0.3 * n) * 25.0)
+    y = level + 3 * np.sin(2 * np.pi * t / 24) + noise
+    return pd.DataFrame({"y": y}, index=pd.date_range("2020-01-01", periods=n, freq="h", name="date"))
+
+
+@pytest.mark.timeout(600)
+def test_window_relative_inputs_carry_over_to_levels_never_seen_in_training() -> None:
+    """Globally scaled levels (the old representation) do no better than naive here; the new default does."""
+    frame = _level_shift()
+    results = {}
+    for name, model in {"old": {"relative": False, "skip": False}, "new": {}}.items():
+        config = ForecasterConfig(data=DataConfig(target="y", window=48, horizon=6), model=ModelConfig(**model),
+                                  train=TrainConfig(epochs=30, seed=0))
+        results[name] = evaluate(LSTMForecaster(config).fit(frame)).metrics
+    naive = results["new"]["naive"]["mae"]
+    assert results["old"]["lstm"]["mae"] > 0.9 * naive, results["old"]  # the failure this guards against
+    assert results["new"]["lstm"]["mae"] < 0.6 * naive, results["new"]

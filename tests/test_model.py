@@ -96,7 +96,8 @@ def test_residual_adds_the_last_observed_target(cell: str) -> None:
         out = net(x)
     torch.testing.assert_close(out, x[:, -1, 0:1].expand(6, 3))
 
-    plain = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False)).eval()
+    plain = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False,
+                                                  relative=False)).eval()
     _zero_head(plain)
     with torch.no_grad():
         assert torch.equal(plain(x), torch.zeros(6, 3))
@@ -104,9 +105,10 @@ def test_residual_adds_the_last_observed_target(cell: str) -> None:
 
 def test_residual_is_the_head_output_plus_last_value() -> None:
     torch.manual_seed(5)
-    config = ModelConfig(layers=1, units=8, dropout=0.0)
+    config = ModelConfig(layers=1, units=8, dropout=0.0, relative=False)
     with_residual = RecurrentForecaster(2, 2, config).eval()
-    without = RecurrentForecaster(2, 2, ModelConfig(layers=1, units=8, dropout=0.0, residual=False)).eval()
+    without = RecurrentForecaster(2, 2, ModelConfig(layers=1, units=8, dropout=0.0, residual=False,
+                                                    relative=False)).eval()
     without.load_state_dict(with_residual.state_dict())
     x = torch.randn(3, 6, 2)
     with torch.no_grad():
@@ -142,3 +144,33 @@ def test_dropout_between_layers_is_passed_to_the_rnn() -> None:
     peephole = RecurrentForecaster(1, 1, ModelConfig(cell="peephole", layers=2, units=8, dropout=0.3))
     assert peephole.rnn.dropout.p == pytest.approx(0.3)
     assert len(peephole.rnn.layers) == 2
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
+def test_relative_inputs_make_a_level_shift_shift_the_forecast_exactly(cell: str) -> None:
+    """The recurrent part reads each window relative to its last target value: a shifted window is the same window."""
+    torch.manual_seed(6)
+    net = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False,
+                                                relative=True)).eval()
+    x = torch.randn(4, 9, 2, dtype=torch.float64)
+    net = net.double()
+    shifted = x.clone()
+    shifted[..., 0] += 5.0  # the target column only: features keep their levels
+    with torch.no_grad():
+        torch.testing.assert_close(net(shifted), net(x) + 5.0)
+        seen = net.recurrent_inputs(x)
+    assert torch.all(seen[:, -1, 0] == 0)  # the last value is the reference point
+    torch.testing.assert_close(seen[..., 1:], x[..., 1:])
+
+
+def test_the_linear_skip_is_added_to_the_head_and_held_fixed() -> None:
+    torch.manual_seed(7)
+    net = RecurrentForecaster(2, 3, ModelConfig(layers=1, units=8, dropout=0.0), window=5, skip=True).eval()
+    assert net.skip.weight.shape == (3, 10) and not net.skip.weight.requires_grad
+    x = torch.randn(4, 5, 2)
+    with torch.no_grad():
+        base, recurrent = net.parts(x)
+        torch.testing.assert_close(base, net.skip(x.flatten(1)))
+        torch.testing.assert_close(net(x), base + recurrent)
+    with pytest.raises(ValueError, match="window"):
+        RecurrentForecaster(2, 3, ModelConfig(), skip=True)
