@@ -175,6 +175,8 @@ def trace_states(net: nn.Module, window: Any) -> StateTrace:
     """
     rnn = getattr(net, "rnn", net)
     x = _as_window(window)
+    if hasattr(net, "recurrent_inputs"):  # relative inputs: the layers read the window as the network feeds it
+        x = net.recurrent_inputs(x[None])[0]
     layers = _recompute(rnn, x)
     names = tuple(layers[0])
     quantities = {name: torch.stack([layer[name] for layer in layers]).numpy() for name in names}
@@ -303,6 +305,48 @@ def window_at(model: Any, prepared: Prepared, origin: int) -> np.ndarray:
     return input_windows(prepared.inputs, np.asarray([origin]), model.config.data.window)[0].astype(np.float64)
 
 
+@dataclass(frozen=True)
+class ForecastParts:
+    """One forecast step split into the simple forecast the network starts from and what its recurrent part adds."""
+
+    base_name: str  # "linear skip (set to ridge)", "last value" or "none"
+    base: float  # the base forecast, in original units
+    recurrent: float  # what the LSTM adds, in original units
+
+    def sentence(self, unit: str = "") -> str:
+        unit = f" {unit}" if unit else ""
+        if self.base_name == "none":
+            return f"The whole forecast comes from the recurrent layers ({self.base:+,.4g} base)."
+        return (f"Of this forecast, the {self.base_name} gives {self.base:,.4g}{unit} and the recurrent layers add "
+                f"{self.recurrent:+,.4g}{unit}.")
+
+
+def forecast_parts(model: Any, window: np.ndarray, step: int = 0) -> ForecastParts | None:
+    """Split forecast step `step` of one scaled window (time, features) into base and recurrent parts, which add
+    up to the forecast in original units; None for a model that learns differences or log returns."""
+    if model.config.data.transform != "none":
+        return None
+    net = model.net_
+    parameter = next(net.parameters())
+    x = torch.as_tensor(np.asarray(window, dtype=np.float64)[None], dtype=parameter.dtype, device=parameter.device)
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            base, recurrent = (float(part[0, step]) for part in net.parts(x))
+    finally:
+        net.train(was_training)
+    scale, center = float(model.scaler_.scale[0]), float(model.scaler_.center[0])
+    if net.skip is not None:
+        start = getattr(model, "skip_start_", None)
+        name = f"linear skip (set to {start})" if start else "linear skip"
+    elif model.config.model.residual or model.config.model.relative:
+        name = "last value"
+    else:
+        name = "none"
+    return ForecastParts(name, base * scale + center, recurrent * scale)
+
+
 @dataclass
 class Inspection:
     """Everything the page and the command line show for one window of one model."""
@@ -313,6 +357,7 @@ class Inspection:
     window: np.ndarray  # (time, features) scaled
     trace: StateTrace
     attribution: Attribution
+    parts: ForecastParts | None = None
     columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -329,6 +374,8 @@ class Inspection:
                 "attribution_completeness_error": self.attribution.completeness_error,
                 "forecast_scaled": self.attribution.output, "baseline_forecast_scaled": self.attribution.baseline_output,
                 "attribution_by_feature": dict(zip(self.columns, self.attribution.values.sum(axis=0).tolist())),
+                "forecast_parts": None if self.parts is None else {
+                    "base": self.parts.base_name, "base_forecast": self.parts.base, "recurrent_part": self.parts.recurrent},
                 "summary": summarise(self.trace)}
 
 
@@ -354,7 +401,8 @@ def inspect_window(model: Any, prepared: Prepared | None = None, origin: int | N
     attribution = integrated_gradients(model.net_, window, baseline, steps=ig_steps, step=step)
     rows = slice(origin - window_length + 1, origin + 1)
     return Inspection(origin=int(origin), window_dates=prepared.index[rows], window_frame=prepared.frame.iloc[rows],
-                      window=window, trace=trace, attribution=attribution, columns=list(prepared.frame.columns),
+                      window=window, trace=trace, attribution=attribution, parts=forecast_parts(model, window, step),
+                      columns=list(prepared.frame.columns),
                       seconds=time.perf_counter() - started)
 
 

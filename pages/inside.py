@@ -87,6 +87,11 @@ cols[3].metric("Attribution check", f"{attribution.completeness_error:.1e}",
                help="Integrated gradients must add up to (forecast − forecast from an average window); this is how "
                     "far off the sum is, in scaled units. Tiny values mean the attribution strip is complete.")
 
+if inspection.parts is not None:
+    st.caption(inspection.parts.sentence(unit) + (
+        " The linear skip is a fixed map of the window, set before training; the recurrent layers learn what it "
+        "misses." if model.net_.skip is not None else ""))
+
 names = ["reset", "update", "candidate", "hidden"] if trace.cell == "gru" else ["input", "forget", "output", "candidate", "cell"]
 figure = inside_figure(inspection.window_dates, inspection.window_frame,
                        {name: trace[name][layer] for name in names}, order, attribution=attribution.values,

@@ -243,3 +243,21 @@ def test_cli_inspect_date_before_the_test_part(saved_model, capsys):
     model_dir, csv = saved_model
     assert cli.main(["inspect", "--model", str(model_dir), "--data", str(csv), "--window-end", "2019-01-01"]) == 2
     assert "before the test part" in capsys.readouterr().err
+
+
+def test_a_forecast_splits_into_the_skip_and_the_recurrent_part(synthetic_series):
+    """Inside the LSTM explains the linear skip's share: the two parts add up to the forecast in original units."""
+    from forecaster.config import DataConfig, ForecasterConfig, TrainConfig
+    from forecaster.forecaster import LSTMForecaster
+    from forecaster.inspect import inspect_window
+
+    config = ForecasterConfig(data=DataConfig(target="y", window=10, horizon=2), model=ModelConfig(units=8),
+                              train=TrainConfig(epochs=2, seed=0))
+    model = LSTMForecaster(config).fit(synthetic_series)
+    inspection = inspect_window(model)
+    parts = inspection.parts
+    forecast = model.predict_origins(model.prepared_, [inspection.origin])[0, 0]
+    assert parts.base_name == f"linear skip (set to {model.skip_start_})"
+    assert parts.base + parts.recurrent == pytest.approx(forecast, abs=1e-4)
+    assert inspection.trace.state_match_max_abs_error < 1e-5  # the relative inputs are replayed too
+    assert "linear skip" in parts.sentence("m") and inspection.to_dict()["forecast_parts"]["base_forecast"] == parts.base
