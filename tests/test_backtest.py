@@ -16,7 +16,7 @@ from forecaster.training import configure_threads
 
 configure_threads(1)
 
-MODELS = {"lstm", "naive", "seasonal_naive", "drift", "moving_average", "linear"}
+MODELS = {"lstm", "naive", "seasonal_naive", "drift", "moving_average", "linear", "ets"}
 
 
 def tiny_config(horizon: int = 1, epochs: int = 1) -> ForecasterConfig:

@@ -19,7 +19,7 @@ from process_helpers import child_env
 
 REPO = Path(__file__).resolve().parents[1]
 BAD_CSVS = sorted((REPO / "tests" / "data" / "bad").glob("*")) if (REPO / "tests" / "data" / "bad").is_dir() else []
-MODELS = ["lstm", "naive", "seasonal_naive", "drift", "moving_average", "linear"]
+MODELS = ["lstm", "naive", "seasonal_naive", "drift", "moving_average", "linear", "ets"]
 METRICS = ["mae", "rmse", "mape", "smape", "r2", "mase", "direction"]
 TINY = ["--epochs", "1", "--units", "8", "--layers", "1", "--window", "7"]
 

@@ -19,7 +19,7 @@ from forecaster.training import configure_threads
 
 configure_threads(1)
 
-MODELS = ["lstm", "naive", "seasonal_naive", "drift", "moving_average", "linear"]
+MODELS = ["lstm", "naive", "seasonal_naive", "drift", "moving_average", "linear", "ets"]
 METRICS = ["mae", "rmse", "mape", "smape", "r2", "mase", "direction"]
 
 
@@ -72,7 +72,7 @@ def test_metrics_match_a_direct_computation(synthetic_series: pd.DataFrame, eval
 def test_metrics_frame_columns_and_rows(evaluation: Evaluation) -> None:
     frame = evaluation.metrics_frame()
     assert list(frame.columns[:2]) == ["MAE", "RMSE"] and len(frame.columns) == 7
-    assert frame.index.name == "Model" and frame.index[0] == "LSTM" and len(frame) == 6
+    assert frame.index.name == "Model" and frame.index[0] == "LSTM" and len(frame) == 7
     assert frame.loc["LSTM", "MAE"] == evaluation.metrics["lstm"]["mae"]
 
 
