@@ -119,6 +119,10 @@ def _add_model_options(train: argparse.ArgumentParser) -> None:
     train.add_argument("--dropout", type=float)
     train.add_argument("--no-residual", action="store_true",
                        help="predict levels directly instead of the change from the last value")
+    train.add_argument("--relative", action=argparse.BooleanOptionalAction, default=None,
+                       help="the LSTM reads each window relative to its last value (default on)")
+    train.add_argument("--skip", action=argparse.BooleanOptionalAction, default=None,
+                       help="a linear skip beside the LSTM, set to the ridge baseline (default on; levels only)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
@@ -153,7 +157,8 @@ def _config_from_args(args: argparse.Namespace, dataset) -> ForecasterConfig:
                                "missing": args.missing, "outliers": args.outliers, "resample": args.resample,
                                "scaler": args.scaler, "transform": args.transform}.items() if v is not None}
     model = {k: v for k, v in {"cell": args.cell, "layers": args.layers, "units": args.units,
-                                "dropout": args.dropout}.items() if v is not None}
+                                "dropout": args.dropout, "relative": args.relative, "skip": args.skip}.items()
+             if v is not None}
     if args.no_residual:
         model["residual"] = False
     train = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,

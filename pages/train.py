@@ -12,8 +12,8 @@ from forecaster.prepare import prepare
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 
-SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "epochs", "batch_size", "lr",
-            "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "seed")
+SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "relative", "skip", "epochs",
+            "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "seed")
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
 TRANSFORM_NAMES = {"none": "Levels (none)", "diff": "Differences", "logret": "Log returns"}
 
@@ -54,9 +54,20 @@ units = remembered(cols[2].number_input, "Units", "units", m.units, min_value=MI
                    help="Hidden units per layer. 32–128 is typical; more units learn more and overfit sooner.")
 dropout = remembered(cols[3].slider, "Dropout", "dropout", float(m.dropout), min_value=0.0, max_value=0.8, step=0.05,
                      help="Share of units dropped while training, between layers and before the output. 0–0.3 is typical.")
-residual = remembered(st.checkbox, "Learn the change from the last value", "residual", m.residual,
+cols = st.columns(3)
+relative = remembered(cols[0].checkbox, "Read windows relative to their last value", "relative", m.relative,
+                      help="The LSTM sees each window's target as its distance from the window's last value (as RevIN "
+                           "does), so a level never seen in training reads like a familiar one; it then predicts the "
+                           "change from that value. Extra features keep their own scaled levels.")
+skip = remembered(cols[1].checkbox, "Linear skip, started at ridge", "skip", m.skip, disabled=transform != "none",
+                  help="A fixed linear map from the window to every step ahead, set before training to the ridge "
+                       "baseline (or naive or drift, whichever does best on the validation part); the LSTM starts at "
+                       "zero and learns only what that misses, so it starts where ridge is. Needs levels "
+                       "(target transform 'none').")
+residual = remembered(cols[2].checkbox, "Learn the change from the last value", "residual", m.residual,
+                      disabled=relative or (skip and transform == "none"),
                       help="The network predicts how far the series moves from its last value, so it starts from the "
-                           "naive forecast. Strongly recommended for persistent series such as temperatures and prices.")
+                           "naive forecast. Implied by relative windows; the linear skip replaces it.")
 
 st.subheader("Training")
 cols = st.columns(4)
@@ -84,7 +95,8 @@ try:
         data=DataConfig(target=selection.target, features=selection.features, window=int(window), horizon=int(horizon),
                         split=selection.split, missing=selection.missing, outliers=selection.outliers,
                         resample=selection.resample, scaler=scaler, transform=transform),
-        model=ModelConfig(cell=cell, layers=int(layers), units=int(units), dropout=float(dropout), residual=bool(residual)),
+        model=ModelConfig(cell=cell, layers=int(layers), units=int(units), dropout=float(dropout), residual=bool(residual),
+                          relative=bool(relative), skip=bool(skip)),
         train=TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay),
                           patience=int(patience), loss=loss, clip_norm=float(clip_norm), seed=int(seed)))
 except ConfigError as error:
@@ -125,8 +137,13 @@ elif job is not None:
         from forecaster.plots import loss_figure
 
         history = model.history_
-        st.success(f"Trained {history.epochs_run} epochs in {history.seconds:.1f}s; kept epoch {history.best_epoch}"
-                   f"{' (stopped early: validation loss stopped improving)' if history.stopped_early else ''}.")
+        start = getattr(model, "skip_start_", None)
+        kept = (f"kept epoch {history.best_epoch}" if history.best_epoch else
+                f"kept the start ({start} through the linear skip): no epoch did better on the validation part"
+                if start else "kept the untrained start: no epoch did better on the validation part")
+        st.success(f"Trained {history.epochs_run} epochs in {history.seconds:.1f}s; {kept}"
+                   f"{' (stopped early: validation loss stopped improving)' if history.stopped_early else ''}. "
+                   f"Model: {model.label}" + (f", its skip set to {start} before training." if start else "."))
         widgets.verdict(evaluation)
         st.plotly_chart(loss_figure(history.train_loss, history.val_loss, history.best_epoch), width="stretch")
         left, right = st.columns(2)

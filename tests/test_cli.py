@@ -316,3 +316,15 @@ def test_train_prints_the_missing_dates_note(tmp_path: Path) -> None:
     assert code == 0, err
     assert ("Note: 1 date missing from the daily calendar: 2023-02-01 (left as gaps, so windows span them)."
             in stdout.splitlines())
+
+
+def test_train_switches_relative_inputs_and_the_skip(tmp_path: Path) -> None:
+    out = tmp_path / "plain"
+    code, stdout, stderr = run(["train", "--data", "sample:seattle-weather", *TINY, "--no-relative", "--no-skip",
+                                "--json", "--no-record", "--out", str(out)])
+    assert code == 0, stderr
+    model = json.loads(stdout)["config"]["model"]
+    assert model["relative"] is False and model["skip"] is False
+    code, stdout, _ = run(["train", "--data", "sample:seattle-weather", *TINY, "--json", "--no-record"])
+    model = json.loads(stdout)["config"]["model"]
+    assert model["relative"] is True and model["skip"] is True  # the defaults
