@@ -4,16 +4,49 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from forecaster.baselines import make_baselines
 from forecaster.metrics import METRIC_LABELS, compute_metrics, per_step_metrics, skill, zero_actuals
-from forecaster.prepare import Prepared
+
+if TYPE_CHECKING:
+    from forecaster.prepare import Prepared
 
 LSTM = "lstm"
+NAIVE = "naive"
+
+# Where the LSTM stands against the baselines: the one judgement every screen colours and words alike.
+BEATS_ALL = "beats_all"  # lower test MAE than every baseline
+BEATS_NAIVE = "beats_naive"  # beats the naive forecast but not the best baseline
+LOSES = "loses"  # no better than the naive forecast
+UNMEASURED = "unmeasured"  # the naive forecast is perfect, so no skill can be measured
+
+
+def best_baseline_of(metrics: Mapping[str, Mapping[str, float | None]]) -> str | None:
+    """The baseline with the lowest finite test MAE (the first listed on a tie); None if none has one.
+
+    Works on an Evaluation's metrics and on a stored run's metrics JSON alike (None for undefined values).
+    """
+    best, lowest = None, math.inf
+    for name, values in metrics.items():
+        mae = values.get("mae")
+        if name != LSTM and mae is not None and math.isfinite(mae) and mae < lowest:
+            best, lowest = name, mae
+    return best
+
+
+def in_sentence(label: str) -> str:
+    """A display label as it reads inside a sentence: "Seasonal naive (…)" -> "seasonal naive (…)", "ETS" kept."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first[:2].isupper():  # an acronym: LSTM, ETS
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0%}" if value >= 0.005 else "less than 1%"
 
 
 @dataclass
@@ -44,8 +77,23 @@ class Evaluation:
 
     @property
     def best_baseline(self) -> str:
-        baselines = {name: m["mae"] for name, m in self.metrics.items() if name != LSTM}
-        return min(baselines, key=baselines.get)
+        """The baseline with the lowest test MAE: the forecast the LSTM has to beat."""
+        return best_baseline_of(self.metrics) or NAIVE
+
+    @property
+    def skill_vs_best(self) -> float:
+        """1 - MAE_lstm / MAE_best: above 0 means the LSTM beats every baseline (NaN if the best is perfect)."""
+        return skill(self.metrics[LSTM]["mae"], self.metrics[self.best_baseline]["mae"])
+
+    @property
+    def standing(self) -> str:
+        """BEATS_ALL, BEATS_NAIVE, LOSES or UNMEASURED: what the verdict says and the screens colour."""
+        vs_naive = self.skill
+        if math.isnan(vs_naive):
+            return UNMEASURED
+        if not vs_naive > 0:
+            return LOSES
+        return BEATS_ALL if self.best_baseline == NAIVE or self.skill_vs_best > 0 else BEATS_NAIVE
 
     def metrics_frame(self) -> pd.DataFrame:
         """One row per model (LSTM first), columns headed MAE, RMSE, ... ."""
@@ -80,33 +128,44 @@ class Evaluation:
                 for name, pred in self.predictions.items()}
 
     def verdict(self) -> str:
-        """One plain sentence: does the LSTM beat the naive forecast, and by how much."""
-        lstm, naive = self.metrics[LSTM]["mae"], self.metrics["naive"]["mae"]
-        value = self.skill
-        if math.isnan(value):
+        """One plain sentence: does the model beat every baseline, only naive, or none, and by how much."""
+        model = self.labels.get(LSTM, "LSTM")
+        best = self.best_baseline
+        lstm, naive, best_mae = (self.metrics[name]["mae"] for name in (LSTM, NAIVE, best))
+        best_label = in_sentence(self.labels.get(best, best))
+        standing = self.standing
+        if standing == UNMEASURED:
             return "The naive forecast is perfect on the test part, so no skill can be measured."
-        if value > 0:
-            best = self.best_baseline
-            tail = "" if best == "naive" or self.metrics[best]["mae"] >= lstm else (
-                f" However, the {self.labels[best].lower()} baseline does better still (MAE {self.metrics[best]['mae']:.4g}).")
-            return (f"The LSTM beats the naive forecast: its test MAE is {value:.0%} lower "
-                    f"({lstm:.4g} vs {naive:.4g}).{tail}")
-        return (f"The LSTM does not beat the naive forecast (test MAE {lstm:.4g} vs {naive:.4g}, skill {value:.2f}). "
-                "Train longer or try other settings; if nothing beats naive, the series may be close to a random "
-                "walk, and the naive forecast is the one to use.")
+        if standing == BEATS_ALL:
+            return (f"The {model} beats every baseline: its test MAE is {_percent(self.skill_vs_best)} below the best, "
+                    f"{best_label} ({lstm:.4g} vs {best_mae:.4g}).")
+        if standing == BEATS_NAIVE:
+            return (f"The {model} beats naive but not the {best_label} baseline (MAE {lstm:.4g} vs {best_mae:.4g}), "
+                    "so that baseline is the forecast to use.")
+        head = f"The {model} does not beat the naive forecast (test MAE {lstm:.4g} vs {naive:.4g}, skill {self.skill:.2f})."
+        if best == NAIVE:
+            return (f"{head} Train longer or try other settings; if nothing beats naive, the series may be close to "
+                    "a random walk, and the naive forecast is the one to use.")
+        return (f"{head} The best baseline is {best_label} (MAE {best_mae:.4g}): it is the forecast to use unless "
+                "longer training or other settings do better.")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: metrics per model, skill, verdict, notes."""
+        """JSON-ready summary: metrics per model, skill against naive and the best baseline, verdict, notes."""
         def clean(value: float) -> float | None:
             return None if value is None or not math.isfinite(value) else float(value)
+        best = self.best_baseline
         return {"metrics": {name: {k: clean(v) for k, v in m.items()} for name, m in self.metrics.items()},
-                "skill_vs_naive": clean(self.skill), "verdict": self.verdict(), "notes": self.notes,
+                "skill_vs_naive": clean(self.skill), "best_baseline": best,
+                "best_baseline_label": self.labels.get(best, best), "skill_vs_best": clean(self.skill_vs_best),
+                "standing": self.standing, "verdict": self.verdict(), "notes": self.notes,
                 "test_points": int(self.actual.size), "test_start": str(self.index[self.origins[0] + 1]),
                 "test_end": str(self.index[self.origins[-1] + self.horizon])}
 
 
 def evaluate(model: Any, prepared: Prepared | None = None, unit: str = "", season: int | None = None) -> Evaluation:
     """Fit the baselines on the training part and score every model on the test part's windows."""
+    from forecaster.baselines import make_baselines  # here: scikit-learn only loads when something is scored
+
     if prepared is None:
         prepared = model.prepared_
     config = model.config.data
