@@ -14,7 +14,7 @@ import pandas as pd
 from forecaster.baselines import describe_season
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, DataError
-from forecaster.evaluation import LSTM, evaluate
+from forecaster.evaluation import LSTM, NAIVE, best_baseline_of, evaluate, in_sentence
 from forecaster.prepare import Scaler, add_missing_timestamps, fill_missing, resample_frame, select_columns
 from forecaster.training import EpochReport
 
@@ -113,33 +113,62 @@ class BacktestResult:
     @property
     def wins_vs_naive(self) -> int:
         """Folds where the LSTM's MAE is below the naive forecast's."""
-        return sum(f.metrics[LSTM]["mae"] < f.metrics["naive"]["mae"] for f in self.folds)
+        return sum(f.metrics[LSTM]["mae"] < f.metrics[NAIVE]["mae"] for f in self.folds)
+
+    @property
+    def best_baselines(self) -> list[str]:
+        """Each fold's best baseline (lowest MAE on that fold's test window), fold by fold."""
+        return [best_baseline_of(f.metrics) or NAIVE for f in self.folds]
+
+    @property
+    def wins_vs_best(self) -> int:
+        """Folds where the LSTM's MAE is below that of the fold's best baseline, i.e. of every baseline."""
+        return sum(f.metrics[LSTM]["mae"] < f.metrics[best]["mae"] for f, best in zip(self.folds, self.best_baselines))
+
+    def _best_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for best in self.best_baselines:
+            counts[best] = counts.get(best, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))  # most often best first; ties keep order
 
     def verdict(self) -> str:
         k = len(self.folds)
         if k == 0:
             return "The backtest was stopped before any fold finished."
         summary = self.summary()
-        lstm, naive = summary[LSTM]["mae"], summary["naive"]["mae"]
+        lstm, naive = summary[LSTM]["mae"], summary[NAIVE]["mae"]
         spread = f" ± {lstm['std']:.3g}" if lstm["std"] is not None else ""
-        wins = self.wins_vs_naive
-        share = ("in every fold" if wins == k else "in no fold" if wins == 0 else f"in {wins} of {k} folds")
-        head = f"The LSTM beat the naive forecast {share}"
+
+        def share(wins: int) -> str:
+            return "in every fold" if wins == k else "in no fold" if wins == 0 else f"in {wins} of {k} folds"
+
+        wins, counts = self.wins_vs_naive, self._best_counts()
+        naive_always_best = list(counts) == [NAIVE]
+        head = f"The {self.labels.get(LSTM, 'LSTM')} beat the naive forecast {share(wins)}"
         if wins == k:
             tail = ": a consistent edge, not one lucky split."
         elif wins == 0:
-            tail = ": on this series the naive forecast is the one to use."
+            tail = (": on this series the naive forecast is the one to use." if naive_always_best else
+                    ": on this series a baseline is the forecast to use.")
         elif wins * 2 > k:
             tail = ": usually better, but not reliably."
         else:
             tail = ": its edge on a single split may be luck."
-        return (f"{head} (mean MAE {lstm['mean']:.4g}{spread} vs {naive['mean']:.4g} for naive){tail}"
+        if naive_always_best:
+            best = " Naive was the best baseline in every fold."
+        else:
+            which = ", ".join(f"{in_sentence(self.labels.get(name, name))} "
+                              f"{'in every fold' if n == k else f'in {n} fold' + ('s' if n > 1 else '')}"
+                              for name, n in counts.items())
+            best = f" Against each fold's best baseline it won {share(self.wins_vs_best)} (the best: {which})."
+        return (f"{head} (mean MAE {lstm['mean']:.4g}{spread} vs {naive['mean']:.4g} for naive){tail}{best}"
                 + (" The backtest was stopped early; only finished folds count." if self.stopped else ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "folds_planned": self.planned, "folds_done": len(self.folds),
                 "step": self.step, "initial": self.initial, "stopped": self.stopped,
                 "seconds": round(self.seconds, 3), "wins_vs_naive": self.wins_vs_naive if self.folds else 0,
+                "wins_vs_best": self.wins_vs_best, "best_baselines": self.best_baselines,
                 "verdict": self.verdict(), "labels": self.labels, "notes": self.notes,
                 "folds": [f.to_dict() for f in self.folds], "summary": self.summary()}
 

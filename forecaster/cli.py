@@ -299,7 +299,9 @@ def _print_report(model, evaluation, notes: Sequence[str] = ()) -> None:
     print(f"\nTest metrics for {model.target_} ({evaluation.actual.size} points, "
           f"horizon {evaluation.horizon}):")
     print(_metrics_table(evaluation))
-    print(f"\nSkill vs naive (1 - MAE_lstm / MAE_naive): {evaluation.skill:+.3f}")
+    best = evaluation.labels.get(evaluation.best_baseline, evaluation.best_baseline)
+    print(f"\nSkill vs best baseline, {best} (1 - MAE_lstm / MAE_best): {evaluation.skill_vs_best:+.3f}")
+    print(f"Skill vs naive (1 - MAE_lstm / MAE_naive): {evaluation.skill:+.3f}")
     print(evaluation.verdict())
     for note in evaluation.notes:
         print(f"Note: {note}")

@@ -21,6 +21,8 @@ import pandas as pd
 
 from forecaster.datasets import studio_home
 from forecaster.errors import StoreError
+from forecaster.evaluation import LSTM, NAIVE, best_baseline_of
+from forecaster.metrics import skill
 
 STORE_FILE = "runs.sqlite"
 SCHEMA_VERSION = 1
@@ -54,8 +56,9 @@ SUMMARY_COLUMNS = ("id", "created", "label", "origin", "source", "dataset", "tar
                    "data_start", "data_end", "data_rows", "data_hash", "config", "history", "timings", "metrics",
                    "labels", "mae", "naive_mae", "skill", "model_dir")
 
-TABLE_COLUMNS = ("ID", "Created", "Dataset", "Target", "MAE", "Naive MAE", "Skill vs naive", "RMSE", "Label", "Cell",
-                 "Layers", "Units", "Dropout", "Window", "Horizon", "LR", "Batch", "Epochs", "Train s", "Origin")
+TABLE_COLUMNS = ("ID", "Created", "Dataset", "Target", "MAE", "Naive MAE", "Skill vs naive", "Best baseline",
+                 "Skill vs best", "RMSE", "Label", "Cell", "Layers", "Units", "Dropout", "Window", "Horizon", "LR",
+                 "Batch", "Epochs", "Train s", "Origin")
 
 
 def default_store_path() -> Path:
@@ -135,6 +138,17 @@ class Run:
         values["features"] = tuple(values["features"])
         return cls(**values)
 
+    @property
+    def best_baseline(self) -> str | None:
+        """The baseline with the lowest test MAE in the stored metrics (None if none has one)."""
+        return best_baseline_of(self.metrics)
+
+    @property
+    def skill_vs_best(self) -> float | None:
+        """1 - MAE_lstm / MAE of the best baseline, from the stored metrics (None where undefined)."""
+        best, mae = self.best_baseline, self.metrics.get(LSTM, {}).get("mae")
+        return None if best is None or mae is None else _finite(skill(mae, self.metrics[best]["mae"]))
+
     def summary(self) -> dict[str, Any]:
         """One flat row for tables: what was trained on what, and how it scored."""
         model, data, train = self.config["model"], self.config["data"], self.config["train"]
@@ -143,7 +157,8 @@ class Run:
                 "Units": model["units"], "Dropout": model["dropout"], "Window": data["window"],
                 "Horizon": data["horizon"], "LR": train["lr"], "Batch": train["batch_size"],
                 "Epochs": len(self.history.get("train_loss", [])), "MAE": self.mae, "Naive MAE": self.naive_mae,
-                "Skill vs naive": self.skill, "RMSE": self.metrics.get("lstm", {}).get("rmse"),
+                "Skill vs naive": self.skill, "Best baseline": self.labels.get(self.best_baseline, self.best_baseline),
+                "Skill vs best": self.skill_vs_best, "RMSE": self.metrics.get("lstm", {}).get("rmse"),
                 "Train s": self.timings.get("train_seconds"), "Origin": self.origin}
 
     def predictions_frame(self) -> pd.DataFrame:
@@ -345,21 +360,29 @@ def run_name(run: Run) -> str:
 
 
 def compare_metrics(runs: list[Run]) -> pd.DataFrame:
-    """Each run's LSTM test metrics side by side, with the naive forecast's beside them.
+    """Each run's LSTM test metrics side by side, with the naive forecast's and the best baseline's beside them.
 
-    Runs on the same data share one naive column; runs on different data each get their own.
+    Runs on the same data share one naive column and one best-baseline column, headed with the
+    baseline's label ("Naive (best baseline)" when naive is the best); runs on different data each get their own.
     """
     from forecaster.metrics import METRIC_LABELS
 
-    columns: dict[str, dict] = {run_name(run): run.metrics["lstm"] for run in runs}
+    columns: dict[str, dict] = {run_name(run): run.metrics[LSTM] for run in runs}
     first_on_data: dict[str, Run] = {}
     for run in runs:
         first_on_data.setdefault(run.data_hash, run)
-    for run in first_on_data.values():  # after the runs: one naive column per dataset
-        columns["Naive" if len(first_on_data) == 1 else f"Naive (run {run.id}'s data)"] = run.metrics["naive"]
+    for run in first_on_data.values():  # after the runs: the naive and best columns of each dataset
+        whose = "" if len(first_on_data) == 1 else f" (run {run.id}'s data)"
+        best = run.best_baseline
+        if best == NAIVE:
+            columns[f"Naive (best baseline){whose}"] = run.metrics[NAIVE]
+            continue
+        columns[f"Naive{whose}"] = run.metrics[NAIVE]
+        if best is not None:
+            columns[f"Best baseline{whose}: {run.labels.get(best, best)}"] = run.metrics[best]
     frame = pd.DataFrame(columns).rename(index=METRIC_LABELS)
-    skill_row = {run_name(run): run.skill for run in runs}
-    frame.loc["Skill vs naive"] = pd.Series(skill_row)
+    frame.loc["Skill vs naive"] = pd.Series({run_name(run): run.skill for run in runs})
+    frame.loc["Skill vs best"] = pd.Series({run_name(run): run.skill_vs_best for run in runs})
     return frame
 
 

@@ -45,6 +45,9 @@ picked = st.dataframe(
     key=f"runs_table_{st.session_state.get('_runs_table_gen', 0)}", column_config={
         "ID": st.column_config.NumberColumn(width="small", help="The run's id, as in 'python -m forecaster runs'."),
         "Skill vs naive": st.column_config.NumberColumn(format="percent", help="1 − LSTM MAE / naive MAE; above 0 beats naive."),
+        "Best baseline": st.column_config.TextColumn(help="The baseline with the lowest test MAE on the run's test part."),
+        "Skill vs best": st.column_config.NumberColumn(
+            format="percent", help="1 − LSTM MAE / the best baseline's MAE; above 0 beats every baseline."),
         "MAE": st.column_config.NumberColumn(format="%.4g", help="The LSTM's test MAE, in the series' units."),
         "Naive MAE": st.column_config.NumberColumn(format="%.4g", help="The naive forecast's test MAE on the same points."),
         "RMSE": st.column_config.NumberColumn(format="%.4g"),
@@ -80,10 +83,12 @@ if len(runs) > 1:
             return "—"
         return f"{value:+.1%}" if percent else f"{value:,.4g}"
 
-    st.dataframe(metrics.apply(lambda row: row.map(lambda v: shown(v, row.name == "Skill vs naive")), axis=1),
+    skill_rows = ("Skill vs naive", "Skill vs best")
+    st.dataframe(metrics.apply(lambda row: row.map(lambda v: shown(v, row.name in skill_rows)), axis=1),
                  width="stretch")
     st.caption("Test part, in each series' units. Runs with another window or split are scored on their own test "
-               "points; the naive column shows what the plainest forecast reached on the same data.")
+               "points; the naive and best-baseline columns show what the plainest and the best simple forecast "
+               "reached on the same data.")
     st.dataframe(compare_settings(runs), width="stretch")
     with st.expander("Loss curves"):
         from forecaster.plots import runs_loss_figure

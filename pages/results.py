@@ -162,11 +162,14 @@ def backtest_section(model, trained_on) -> None:
                         horizontal=True, format_func=widgets.metric_label)
     label = widgets.metric_label(metric)
     st.plotly_chart(backtest_figure(result.metric_frame(metric), result.labels, label), width="stretch")
-    summary = result.summary()
+    summary, folds = result.summary(), len(result.folds)
+    best_in = {name: result.best_baselines.count(name) for name in summary}
     table = {result.labels.get(name, name): {
         f"Mean {label}": "—" if values[metric]["mean"] is None else f"{values[metric]['mean']:,.3f}",
         "Spread (std)": "—" if values[metric]["std"] is None else f"{values[metric]['std']:,.3f}",
-        "Beat naive in": "" if name != "lstm" else f"{result.wins_vs_naive} of {len(result.folds)} folds"}
+        "Beat naive in": "" if name != "lstm" else f"{result.wins_vs_naive} of {folds} folds",
+        "Beat the fold's best baseline in": "" if name != "lstm" else f"{result.wins_vs_best} of {folds} folds",
+        "Best baseline in": "" if name == "lstm" else f"{best_in[name]} of {folds} folds"}
         for name, values in summary.items()}
     st.table(pd.DataFrame.from_dict(table, orient="index"))
     st.caption(f"{len(result.folds)} folds of {result.step} rows, {result.mode} training window, "

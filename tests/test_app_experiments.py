@@ -74,8 +74,14 @@ def test_two_ticked_runs_are_compared_side_by_side(home: Path, synthetic_series:
     assert [s.value for s in at.subheader][:1] == ["Side by side"]
     assert len(at.get("plotly_chart")) == 2  # forecasts overlaid, and the loss curves
     metrics = at.dataframe[1].value
-    assert list(metrics.columns) == [f"Run {first} · LSTM 1×8", f"Run {second} · LSTM 1×12", "Naive"]
-    assert "MAE" in metrics.index and "Skill vs naive" in metrics.index
+    run = RunStore().get(first)
+    best = run.best_baseline
+    baselines = (["Naive (best baseline)"] if best == "naive" else
+                 ["Naive", f"Best baseline: {run.labels[best]}"])  # the best baseline of the runs' data, named
+    assert list(metrics.columns) == [f"Run {first} · LSTM 1×8", f"Run {second} · LSTM 1×12", *baselines]
+    assert "MAE" in metrics.index and "Skill vs naive" in metrics.index and "Skill vs best" in metrics.index
+    skill = metrics.loc["Skill vs best", f"Run {first} · LSTM 1×8"]
+    assert skill == f"{run.skill_vs_best:+.1%}" and metrics.loc["Skill vs best", baselines[-1]] == "—"
     settings = at.dataframe[2].value
     assert list(settings.loc["Units"]) == ["8", "12"]
 
@@ -206,3 +212,23 @@ def test_the_store_path_shows_only_on_a_server_for_this_machine(home: Path, synt
         config.set_option("server.address", before)
     caption = next(c.value for c in at.caption if "runs shown" in c.value)
     assert (str(RunStore().path) in caption) is shown, caption
+
+
+def test_the_table_has_each_run_s_best_baseline_and_skill_against_it(home: Path,
+                                                                     synthetic_series: pd.DataFrame) -> None:
+    data = dataset(synthetic_series)
+    run_id = record(data, 8)
+    at = open_page(PAGE)
+    table = at.dataframe[0].value
+    columns = list(table.columns)
+    assert columns.index("Best baseline") == columns.index("Skill vs naive") + 1
+    assert columns.index("Skill vs best") == columns.index("Best baseline") + 1
+    run = RunStore().get(run_id)
+    metrics = {name: m["mae"] for name, m in run.metrics.items() if name != "lstm"}
+    best = min(metrics, key=metrics.get)
+    [row] = table.to_dict("records")
+    assert row["Best baseline"] == run.labels[best]
+    assert row["Skill vs best"] == pytest.approx(1 - run.metrics["lstm"]["mae"] / metrics[best])
+    assert row["Skill vs best"] <= row["Skill vs naive"] + 1e-12
+    config = at.dataframe[0].proto.columns
+    assert "every baseline" in config and "lowest test MAE" in config  # the headings' help says what they mean

@@ -85,7 +85,7 @@ def test_quick_start_trains_and_shows_verdict_and_metrics(at, tiny_jobs):
     assert not at.error
     verdicts = [e.value for e in [*at.success, *at.warning]]
     assert len(verdicts) == 1 and "naive" in verdicts[0], verdicts
-    assert [m.label for m in at.metric] == ["Skill vs naive"]
+    assert [m.label for m in at.metric] == ["Skill vs best baseline", "Skill vs naive"]
     assert len(at.dataframe) == 1
     table = at.dataframe[0].value
     assert table.index[0] == "LSTM"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def downloads(at: AppTest) -> list[str]:
 
 
 def verdicts(at: AppTest) -> list[str]:
-    return [e.value for e in [*at.success, *at.warning] if "naive" in e.value]
+    return [e.value for e in [*at.success, *at.warning] if "baseline" in e.value or "naive forecast" in e.value]
 
 
 def test_without_a_model_says_so():
@@ -72,12 +73,13 @@ def test_with_a_model_shows_verdict_metrics_charts_and_download(synthetic_series
     at = open_results(result)
     assert not at.error
     assert verdicts(at) == [evaluation.verdict()]
-    assert [m.label for m in at.metric] == ["Skill vs naive"]
+    assert [m.label for m in at.metric] == ["Skill vs best baseline", "Skill vs naive"]
     assert "Metrics on the test part" in [s.value for s in at.subheader]
     assert len(at.dataframe) == 1
     table = at.dataframe[0].value
-    assert list(table.index[:2]) == ["LSTM", "Naive (last value)"]
-    assert table.loc["LSTM", "MAE"] == f"{evaluation.metrics['lstm']['mae']:,.3f}"
+    lstm = evaluation.labels["lstm"]  # "LSTM", or what the model's settings make it ("LSTM + linear skip")
+    assert list(table.index[:2]) == [lstm, "Naive (last value)"]
+    assert table.loc[lstm, "MAE"] == f"{evaluation.metrics['lstm']['mae']:,.3f}"
     assert table.loc["Naive (last value)", "Direction %"] == "—"  # a forecast that never moves has no direction
     caption = at.caption[0].value
     assert "target **y**" in caption and "window 10 · horizon 1" in caption and "2 epochs" in caption
@@ -85,7 +87,7 @@ def test_with_a_model_shows_verdict_metrics_charts_and_download(synthetic_series
     figures = charts(at)
     # predicted vs actual, loss curves, residuals over time, residual histogram, residual ACF, conformal bands
     assert len(figures) == 6
-    assert {"Actual", "LSTM", "Naive (last value)"} <= set(trace_names(figures[0]))
+    assert {"Actual", lstm, "Naive (last value)"} <= set(trace_names(figures[0]))
     assert "1 step ahead" in title_of(figures[0])
     assert downloads(at) == ["Download predictions (CSV)"]
     assert at.get("download_button")[0].proto.help
@@ -151,3 +153,57 @@ def test_loaded_model_on_data_without_its_column_shows_an_error(synthetic_series
     assert at.error[0].value.startswith("Column 'y' is not in the data")
     assert "temp_max" in at.error[0].value  # says what is there instead
     assert at.session_state["result"][1] is None  # still unevaluated
+
+
+def with_maes(result, **maes: float):
+    """The same (model, evaluation, selection) with these test MAEs: a known standing against the baselines."""
+    model, evaluation, selection = result
+    edited = copy.deepcopy(evaluation)
+    for name in edited.metrics:
+        edited.metrics[name]["mae"] = maes.get(name, maes.get("others", 5.0))
+    return model, edited, selection
+
+
+def styles(at: AppTest, index: int = 0) -> str:
+    """The CSS the page's Styler sent along with a table."""
+    return at.dataframe[index].proto.arrow_data.styler.styles
+
+
+def test_headline_is_skill_vs_the_best_baseline_beside_skill_vs_naive(synthetic_series):
+    base = trained(synthetic_series)
+    # Beats naive (1.702) but not the ridge baseline (1.344): amber, and the ridge row in bold.
+    model, evaluation, selection = result = with_maes(base, lstm=1.693, naive=1.702, linear=1.344)
+    assert evaluation.best_baseline == "linear"
+    at = open_results(result)
+    assert not at.exception and not at.error
+    best, naive = at.metric
+    assert (best.label, best.value) == ("Skill vs best baseline", f"{1 - 1.693 / 1.344:+.1%}")
+    assert best.proto.delta == "loses to linear (ridge on lags)"
+    assert "Linear (ridge on lags)" in best.help or "linear (ridge on lags)" in best.help
+    assert (naive.label, naive.value, naive.proto.delta) == ("Skill vs naive", f"{1 - 1.693 / 1.702:+.1%}", "beats naive")
+    sentence = (f"The {evaluation.labels['lstm']} beats naive but not the linear (ridge on lags) baseline "
+                "(MAE 1.693 vs 1.344), so that baseline is the forecast to use.")
+    assert [w.value for w in at.warning] == [sentence] and not at.success
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("In bold: the best baseline, linear (ridge on lags) (lowest test MAE)") and
+               "amber: it beats naive but not the best baseline" in c for c in captions), captions
+    css = styles(at)
+    assert "#fdf1d8" in css and "font-weight: bold" in css and "#e3f4e1" not in css
+
+    # Beats every baseline: green, a success message, and the skill against the best is positive.
+    model, evaluation, selection = result = with_maes(base, lstm=0.61, naive=1.0, seasonal_naive=0.69)
+    at = open_results(result)
+    best, naive = at.metric
+    assert best.value == f"{1 - 0.61 / 0.69:+.1%}" and best.proto.delta.startswith("beats seasonal naive (")
+    assert [s.value for s in at.success] == [evaluation.verdict()]
+    assert evaluation.verdict().endswith("beats every baseline: its test MAE is 12% below the best, "
+                                         f"{evaluation.labels['seasonal_naive'][:1].lower()}"
+                                         f"{evaluation.labels['seasonal_naive'][1:]} (0.61 vs 0.69).")
+    assert "#e3f4e1" in styles(at)
+
+    # Loses to naive: red and a warning.
+    result = with_maes(base, lstm=1.5, naive=1.0)
+    at = open_results(result)
+    assert [m.proto.delta for m in at.metric] == ["loses to naive (last value)", "loses to naive"]
+    assert at.warning[0].value.startswith(f"The {result[1].labels['lstm']} does not beat the naive forecast")
+    assert "#fbe3e1" in styles(at)

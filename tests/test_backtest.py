@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.backtest import BacktestProgress, backtest, plan_folds
+from forecaster.backtest import BacktestProgress, BacktestResult, Fold, FoldResult, backtest, plan_folds
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.errors import ConfigError, DataError
@@ -81,6 +81,13 @@ def test_backtest_scores_every_model_on_every_fold(synthetic_series):
     assert payload["summary"]["lstm"]["mae"]["std"] == pytest.approx(np.std(maes, ddof=1))
     assert "naive forecast" in result.verdict() and str(result.wins_vs_naive) in result.verdict() or \
         result.wins_vs_naive in (0, 3)
+    # Each fold's best baseline is its lowest-MAE baseline; beating it means beating every baseline.
+    for fold, best in zip(result.folds, result.best_baselines):
+        assert fold.metrics[best]["mae"] == min(m["mae"] for name, m in fold.metrics.items() if name != "lstm")
+    assert result.wins_vs_best == sum(f.metrics["lstm"]["mae"] < min(m["mae"] for n, m in f.metrics.items()
+                                                                      if n != "lstm") for f in result.folds)
+    assert result.wins_vs_best <= result.wins_vs_naive
+    assert payload["wins_vs_best"] == result.wins_vs_best and payload["best_baselines"] == result.best_baselines
     frame = result.metric_frame("mae")
     assert list(frame.index) == [1, 2, 3] and set(frame.columns) == MODELS
 
@@ -211,3 +218,52 @@ def test_missing_calendar_dates_are_counted_in_the_fold_plan(synthetic_series):
     assert pd.Timestamp(result.folds[-1].test_end) == synthetic_series.index[-1]
     assert sum(f.test_points for f in result.folds) == sum(
         f.test_points for f in backtest(synthetic_series, tiny_config(), folds=3).folds)
+
+
+# ---------------------------------------------------------------- the verdict
+
+LABELS = {"lstm": "LSTM", "naive": "Naive (last value)", "seasonal_naive": "Seasonal naive (yearly, 365 days)",
+          "linear": "Linear (ridge on lags)", "ets": "ETS (additive trend)"}
+
+
+def scored(*folds: dict[str, float], labels: dict[str, str] = LABELS) -> BacktestResult:
+    """A backtest result with these per-fold MAEs and nothing else: enough for its verdict and counts."""
+    results = [FoldResult(fold=Fold(number=i, start=0, origin=100 * i, end=100 * i + 50), train_start="",
+                          test_start="", test_end="", metrics={name: {"mae": mae} for name, mae in maes.items()},
+                          scaler=None, epochs_run=1, seconds=0.0, test_points=50)
+               for i, maes in enumerate(folds, start=1)]
+    return BacktestResult(mode="expanding", folds=results, planned=len(results), step=50, initial=100, labels=labels)
+
+
+def test_verdict_counts_wins_against_each_fold_s_best_baseline():
+    result = scored({"lstm": 1.0, "naive": 1.2, "seasonal_naive": 1.5, "linear": 0.9},
+                    {"lstm": 1.0, "naive": 1.1, "seasonal_naive": 1.4, "linear": 1.05},
+                    {"lstm": 1.0, "naive": 1.3, "seasonal_naive": 0.8, "linear": 1.2})
+    assert result.wins_vs_naive == 3 and result.wins_vs_best == 1
+    assert result.best_baselines == ["linear", "linear", "seasonal_naive"]
+    assert result.verdict() == (
+        "The LSTM beat the naive forecast in every fold (mean MAE 1 ± 0 vs 1.2 for naive): a consistent edge, not "
+        "one lucky split. Against each fold's best baseline it won in 1 of 3 folds (the best: linear (ridge on lags) "
+        "in 2 folds, seasonal naive (yearly, 365 days) in 1 fold).")
+    payload = result.to_dict()
+    assert payload["wins_vs_naive"] == 3 and payload["wins_vs_best"] == 1
+    assert payload["best_baselines"] == ["linear", "linear", "seasonal_naive"]
+
+
+def test_verdict_when_naive_is_always_the_best_baseline():
+    result = scored({"lstm": 1.5, "naive": 1.0, "linear": 1.2}, {"lstm": 1.4, "naive": 1.0, "linear": 1.1})
+    assert result.wins_vs_naive == 0 and result.wins_vs_best == 0
+    assert result.verdict() == ("The LSTM beat the naive forecast in no fold (mean MAE 1.45 ± 0.0707 vs 1 for "
+                                "naive): on this series the naive forecast is the one to use. Naive was the best "
+                                "baseline in every fold.")
+
+
+def test_verdict_when_another_baseline_wins_everywhere():
+    labels = {**LABELS, "lstm": "LSTM + linear skip"}
+    result = scored({"lstm": 1.5, "naive": 1.0, "ets": 0.7}, {"lstm": 1.2, "naive": 1.1, "ets": 0.9}, labels=labels)
+    assert result.wins_vs_naive == 0 and result.wins_vs_best == 0
+    verdict = result.verdict()
+    assert verdict.startswith("The LSTM + linear skip beat the naive forecast in no fold")
+    assert ": on this series a baseline is the forecast to use." in verdict
+    assert verdict.endswith("Against each fold's best baseline it won in no fold (the best: ETS (additive trend) "
+                            "in every fold).")

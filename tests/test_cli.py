@@ -120,6 +120,13 @@ def test_train_json_summary(trained: tuple[Path, dict]) -> None:
     assert summary["config"]["data"]["target"] == "temp_max"
     assert summary["model_dir"] == str(folder)
     assert "beat" in summary["verdict"]
+    # The verdict's yardstick: the baseline with the lowest test MAE, by name, label and skill against it.
+    baselines = {name: m["mae"] for name, m in summary["metrics"].items() if name != "lstm"}
+    best = min(baselines, key=baselines.get)
+    assert summary["best_baseline"] == best and summary["best_baseline_label"] not in ("", best)
+    assert summary["skill_vs_best"] == pytest.approx(1 - summary["metrics"]["lstm"]["mae"] / baselines[best])
+    assert summary["skill_vs_naive"] == pytest.approx(1 - summary["metrics"]["lstm"]["mae"] / baselines["naive"])
+    assert summary["standing"] in ("beats_all", "beats_naive", "loses")
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.json", "weights.safetensors"]
 
 
@@ -139,6 +146,10 @@ def test_evaluate_prints_a_table(trained: tuple[Path, dict]) -> None:
     code, out, _ = run(["evaluate", "--model", str(folder)])
     assert code == 0
     assert "MAE" in out and "Naive" in out and "Skill vs naive" in out
+    again = json.loads(run(["evaluate", "--model", str(folder), "--json"])[1])
+    best = again["best_baseline_label"]
+    assert f"Skill vs best baseline, {best} (1 - MAE_lstm / MAE_best): {again['skill_vs_best']:+.3f}" in out
+    assert again["verdict"] in out  # the same sentence as the JSON's
 
 
 def test_forecast_writes_csv(trained: tuple[Path, dict], tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from forecaster.baselines import choose_season
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
-from forecaster.evaluation import LSTM, Evaluation, evaluate
+from forecaster.evaluation import (BEATS_ALL, BEATS_NAIVE, LOSES, LSTM, UNMEASURED, Evaluation, best_baseline_of,
+                                   evaluate, in_sentence)
 from forecaster.forecaster import LSTMForecaster
 from forecaster.metrics import compute_metrics
 from forecaster.training import configure_threads
@@ -103,35 +104,116 @@ def _with_maes(evaluation: Evaluation, **maes: float) -> Evaluation:
     return edited
 
 
-def test_verdict_beats(evaluation: Evaluation) -> None:
-    better = _with_maes(evaluation, lstm=0.5, naive=1.0, seasonal_naive=2.0, drift=2.0, moving_average=2.0,
-                        linear=2.0)
-    assert better.skill == pytest.approx(0.5)
-    verdict = better.verdict()
-    assert "beats" in verdict and "does not beat" not in verdict and "50%" in verdict
-    assert "However" not in verdict
+# Labels as the Seattle weather sample gets them; "ets" stands for any baseline added later.
+SEATTLE_LABELS = {"lstm": "LSTM", "naive": "Naive (last value)", "seasonal_naive": "Seasonal naive (yearly, 365 days)",
+                  "drift": "Drift", "moving_average": "Moving average (30)", "linear": "Linear (ridge on lags)",
+                  "ets": "ETS (additive trend)"}
 
 
-def test_verdict_mentions_a_better_baseline(evaluation: Evaluation) -> None:
-    edited = _with_maes(evaluation, lstm=0.5, naive=1.0, seasonal_naive=2.0, drift=2.0, moving_average=2.0,
-                        linear=0.25)
-    assert edited.best_baseline == "linear"
-    verdict = edited.verdict()
-    assert "beats" in verdict and "However" in verdict and "ridge" in verdict.lower()
+def _scored(labels: dict[str, str] | None = None, **maes: float) -> Evaluation:
+    """An Evaluation holding only these test MAEs (one point, one step): enough for the verdict and its numbers."""
+    labels = {**SEATTLE_LABELS, **(labels or {})}
+    return Evaluation(target="y", unit="", index=pd.date_range("2024-01-01", periods=2, freq="D"),
+                      origins=np.array([0]), actual=np.zeros((1, 1)), last_levels=np.zeros(1), predictions={},
+                      labels={name: labels[name] for name in maes}, metrics={n: {"mae": v} for n, v in maes.items()},
+                      season=365, train_values=np.zeros(1))
 
 
-def test_verdict_does_not_beat(evaluation: Evaluation) -> None:
-    worse = _with_maes(evaluation, lstm=1.5, naive=1.0)
-    assert worse.skill < 0
-    assert "does not beat" in worse.verdict()
-    tie = _with_maes(evaluation, lstm=1.0, naive=1.0)
-    assert "does not beat" in tie.verdict()
+def test_verdict_beats_every_baseline() -> None:
+    result = _scored(lstm=0.61, naive=1.0, seasonal_naive=0.69, drift=2.0, moving_average=1.5, linear=0.8, ets=0.9)
+    assert result.best_baseline == "seasonal_naive" and result.standing == BEATS_ALL
+    assert result.skill_vs_best == pytest.approx(1 - 0.61 / 0.69)
+    assert result.verdict() == ("The LSTM beats every baseline: its test MAE is 12% below the best, "
+                                "seasonal naive (yearly, 365 days) (0.61 vs 0.69).")
+    # Naive the best: the same sentence, naming it.
+    plain = _scored(lstm=0.5, naive=1.0, drift=2.0, linear=1.2)
+    assert plain.standing == BEATS_ALL and plain.skill_vs_best == pytest.approx(plain.skill)
+    assert plain.verdict() == ("The LSTM beats every baseline: its test MAE is 50% below the best, "
+                               "naive (last value) (0.5 vs 1).")
+    close = _scored(lstm=0.999, naive=1.0)
+    assert close.verdict() == ("The LSTM beats every baseline: its test MAE is less than 1% below the best, "
+                               "naive (last value) (0.999 vs 1).")
+
+
+def test_verdict_beats_naive_but_not_the_best_baseline() -> None:
+    result = _scored(lstm=1.693, naive=1.702, seasonal_naive=2.1, drift=1.8, moving_average=1.9, linear=1.344)
+    assert result.best_baseline == "linear" and result.standing == BEATS_NAIVE
+    assert result.skill > 0 and result.skill_vs_best < 0
+    assert result.verdict() == ("The LSTM beats naive but not the linear (ridge on lags) baseline "
+                                "(MAE 1.693 vs 1.344), so that baseline is the forecast to use.")
+    # A tie with the best baseline is not a win.
+    tie = _scored(lstm=1.344, naive=1.702, linear=1.344)
+    assert tie.standing == BEATS_NAIVE and tie.skill_vs_best == 0
+    assert "but not the linear (ridge on lags) baseline (MAE 1.344 vs 1.344)" in tie.verdict()
+
+
+def test_verdict_does_not_beat_naive() -> None:
+    # Nothing beats naive: today's random-walk advice.
+    walk = _scored(lstm=1.5, naive=1.0, drift=1.2, linear=1.1)
+    assert walk.standing == LOSES and walk.best_baseline == "naive"
+    assert walk.verdict() == ("The LSTM does not beat the naive forecast (test MAE 1.5 vs 1, skill -0.50). Train "
+                              "longer or try other settings; if nothing beats naive, the series may be close to a "
+                              "random walk, and the naive forecast is the one to use.")
+    # Another baseline beats naive: that one is named as the forecast to use instead.
+    seasonal = _scored(lstm=1.5, naive=1.0, seasonal_naive=0.7, linear=0.9)
+    assert seasonal.standing == LOSES
+    assert seasonal.verdict() == ("The LSTM does not beat the naive forecast (test MAE 1.5 vs 1, skill -0.50). The "
+                                  "best baseline is seasonal naive (yearly, 365 days) (MAE 0.7): it is the forecast "
+                                  "to use unless longer training or other settings do better.")
+    tie = _scored(lstm=1.0, naive=1.0)
+    assert tie.standing == LOSES and tie.verdict().startswith("The LSTM does not beat the naive forecast")
 
 
 def test_verdict_with_a_perfect_naive_forecast(evaluation: Evaluation) -> None:
     perfect = _with_maes(evaluation, naive=0.0)
-    assert math.isnan(perfect.skill)
-    assert "perfect" in perfect.verdict()
+    assert math.isnan(perfect.skill) and math.isnan(perfect.skill_vs_best)
+    assert perfect.best_baseline == "naive" and perfect.standing == UNMEASURED
+    assert perfect.verdict() == "The naive forecast is perfect on the test part, so no skill can be measured."
+    summary = json.loads(json.dumps(perfect.to_dict(), allow_nan=False))
+    assert summary["skill_vs_naive"] is None and summary["skill_vs_best"] is None
+
+
+def test_verdict_against_a_perfect_baseline_other_than_naive() -> None:
+    result = _scored(lstm=0.5, naive=1.0, seasonal_naive=0.0)
+    assert result.best_baseline == "seasonal_naive" and math.isnan(result.skill_vs_best)
+    assert result.standing == BEATS_NAIVE
+    assert result.verdict() == ("The LSTM beats naive but not the seasonal naive (yearly, 365 days) baseline "
+                                "(MAE 0.5 vs 0), so that baseline is the forecast to use.")
+
+
+def test_verdict_names_the_model_by_its_label() -> None:
+    result = _scored({"lstm": "LSTM + linear skip"}, lstm=1.693, naive=1.702, linear=1.344)
+    assert result.verdict().startswith("The LSTM + linear skip beats naive but not the linear (ridge on lags)")
+    gru = _scored({"lstm": "GRU", "ets": "ETS (additive trend)"}, lstm=0.5, naive=1.0, ets=0.8)
+    assert gru.verdict() == "The GRU beats every baseline: its test MAE is 38% below the best, ETS (additive trend) (0.5 vs 0.8)."
+
+
+def test_best_baseline_of_skips_the_lstm_and_undefined_maes() -> None:
+    stored = {"lstm": {"mae": 0.1}, "naive": {"mae": 1.0}, "drift": {"mae": None}, "linear": {"mae": float("nan")},
+              "ets": {"mae": 0.9}, "moving_average": {"mae": 0.9}}
+    assert best_baseline_of(stored) == "ets"  # the first of a tie, in the order listed
+    assert best_baseline_of({"lstm": {"mae": 0.1}, "drift": {"mae": None}}) is None
+    assert best_baseline_of({}) is None
+
+
+def test_labels_read_inside_a_sentence() -> None:
+    assert in_sentence("Seasonal naive (yearly, 365 days)") == "seasonal naive (yearly, 365 days)"
+    assert in_sentence("Linear (ridge on lags)") == "linear (ridge on lags)"
+    assert in_sentence("ETS (additive trend)") == "ETS (additive trend)"  # acronyms keep their capitals
+    assert in_sentence("LSTM") == "LSTM" and in_sentence("Drift") == "drift"
+
+
+def test_to_dict_names_the_best_baseline(evaluation: Evaluation) -> None:
+    summary = json.loads(json.dumps(evaluation.to_dict(), allow_nan=False))
+    assert {"best_baseline", "best_baseline_label", "skill_vs_best", "skill_vs_naive", "standing"} <= set(summary)
+    best = summary["best_baseline"]
+    assert best == evaluation.best_baseline and best != LSTM and best in evaluation.metrics
+    assert summary["best_baseline_label"] == evaluation.labels[best]
+    lowest = min(m["mae"] for name, m in evaluation.metrics.items() if name != LSTM)
+    assert evaluation.metrics[best]["mae"] == lowest
+    assert summary["skill_vs_best"] == pytest.approx(1 - evaluation.metrics[LSTM]["mae"] / lowest)
+    assert summary["skill_vs_best"] <= summary["skill_vs_naive"] + 1e-12  # the best is never worse than naive
+    assert summary["standing"] == evaluation.standing
 
 
 def test_verdict_of_a_real_bad_model(synthetic_series: pd.DataFrame) -> None:

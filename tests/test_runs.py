@@ -22,7 +22,7 @@ from forecaster.datasets import Dataset
 from forecaster.errors import ModelFileError, StoreError
 from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster
-from forecaster.runs import TABLE_COLUMNS, RunStore, data_fingerprint
+from forecaster.runs import TABLE_COLUMNS, RunStore, compare_metrics, data_fingerprint
 from forecaster.training import configure_threads
 from process_helpers import child_env
 
@@ -333,3 +333,64 @@ def test_a_database_url_is_shown_without_its_password() -> None:
         "postgresql+psycopg://ann:***@db.example:5432/studio"
     assert hide_password("postgresql://ann@db/studio") == "postgresql://ann@db/studio"
     assert hide_password("/home/ann/.forecaster/runs.sqlite") == "/home/ann/.forecaster/runs.sqlite"
+
+
+# ---------------------------------------------------------------- the best baseline, from the stored metrics
+
+def _restore(store: RunStore, run_id: int, metrics: dict, labels: dict) -> None:
+    """Overwrite a run's metrics and labels JSON (and the copies kept for sorting), as an older build wrote them."""
+    mae, naive = metrics["lstm"]["mae"], metrics["naive"]["mae"]
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("UPDATE runs SET metrics = ?, labels = ?, mae = ?, naive_mae = ?, skill = ? WHERE id = ?",
+                           (json.dumps(metrics), json.dumps(labels), mae, naive, 1 - mae / naive if naive else None,
+                            run_id))
+
+
+def test_the_table_names_each_run_s_best_baseline_and_skill_against_it(store: RunStore, fitted,
+                                                                       dataset: Dataset) -> None:
+    model, evaluation = fitted
+    run_id = store.record(model, evaluation, dataset, keep_model=False)
+    row = store.table().loc[run_id]
+    assert row["Best baseline"] == evaluation.labels[evaluation.best_baseline]
+    assert row["Skill vs best"] == pytest.approx(evaluation.skill_vs_best)
+    assert row["Skill vs naive"] == pytest.approx(evaluation.skill)
+    run = store.get(run_id)
+    assert run.best_baseline == evaluation.best_baseline and run.summary()["Skill vs best"] == row["Skill vs best"]
+
+
+def test_runs_recorded_before_the_best_baseline_columns_read_it_from_their_metrics(store: RunStore, fitted,
+                                                                                    dataset: Dataset) -> None:
+    model, evaluation = fitted
+    old, perfect = (store.record(model, evaluation, dataset, keep_model=False) for _ in range(2))
+    # Undefined values were stored as null; a baseline without a stored label shows its name.
+    _restore(store, old, {"lstm": {"mae": 1.2}, "naive": {"mae": 1.5}, "drift": {"mae": None},
+                          "linear": {"mae": 1.0}, "theta": {"mae": 1.1}},
+             {"lstm": "LSTM", "naive": "Naive (last value)", "linear": "Linear (ridge on lags)"})
+    _restore(store, perfect, {"lstm": {"mae": 0.5}, "naive": {"mae": 0.0}}, {"lstm": "LSTM"})
+    table = store.table()
+    assert table.loc[old, "Best baseline"] == "Linear (ridge on lags)"
+    assert table.loc[old, "Skill vs best"] == pytest.approx(1 - 1.2 / 1.0)
+    assert table.loc[perfect, "Best baseline"] == "naive"
+    assert pd.isna(table.loc[perfect, "Skill vs best"])  # a perfect baseline leaves no skill to measure
+
+
+def test_compare_names_the_best_baseline_of_each_dataset(store: RunStore, fitted, dataset: Dataset) -> None:
+    model, evaluation = fitted
+    other = Dataset(frame=dataset.frame * 2, name="other", source="sample:other", target="y", features=("x",),
+                    freq="D")
+    first, second, third = (store.record(model, evaluation, data, keep_model=False)
+                            for data in (dataset, dataset, other))
+    labels = {"lstm": "LSTM", "naive": "Naive (last value)", "linear": "Linear (ridge on lags)"}
+    _restore(store, first, {"lstm": {"mae": 1.2}, "naive": {"mae": 1.5}, "linear": {"mae": 1.0}}, labels)
+    _restore(store, second, {"lstm": {"mae": 0.9}, "naive": {"mae": 1.5}, "linear": {"mae": 1.0}}, labels)
+    _restore(store, third, {"lstm": {"mae": 2.0}, "naive": {"mae": 2.5}, "linear": {"mae": 3.0}}, labels)
+    runs = [store.get(run_id) for run_id in (first, second)]
+    one = compare_metrics(runs)
+    names = [f"Run {first} · LSTM 1×8", f"Run {second} · LSTM 1×8"]
+    assert list(one.columns) == [*names, "Naive", "Best baseline: Linear (ridge on lags)"]
+    assert one.loc["MAE", "Best baseline: Linear (ridge on lags)"] == 1.0
+    assert list(one.loc["Skill vs best", names]) == pytest.approx([1 - 1.2 / 1.0, 1 - 0.9 / 1.0])
+    assert list(one.loc["Skill vs naive", names]) == pytest.approx([1 - 1.2 / 1.5, 1 - 0.9 / 1.5])
+    two = compare_metrics([runs[0], store.get(third)])
+    assert list(two.columns)[2:] == [f"Naive (run {first}'s data)", f"Best baseline (run {first}'s data): "
+                                     "Linear (ridge on lags)", f"Naive (best baseline) (run {third}'s data)"]

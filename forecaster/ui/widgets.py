@@ -10,6 +10,7 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
+from forecaster.evaluation import BEATS_ALL, BEATS_NAIVE, LOSES, LSTM, UNMEASURED, in_sentence
 from forecaster.metrics import LOWER_IS_BETTER, METRIC_LABELS
 
 # The library logs through "forecaster.*"; in the served app those lines go to the server's output.
@@ -31,31 +32,55 @@ HELP = {
 }
 
 
+# The LSTM row's colour says where it stands: green beats every baseline, amber only naive, red not even naive.
+STANDING_COLOURS = {BEATS_ALL: "#e3f4e1", BEATS_NAIVE: "#fdf1d8", LOSES: "#fbe3e1", UNMEASURED: ""}
+STANDING_WORDS = {BEATS_ALL: "green: it beats every baseline",
+                  BEATS_NAIVE: "amber: it beats naive but not the best baseline",
+                  LOSES: "red: it does not beat naive", UNMEASURED: "uncoloured: no skill can be measured"}
+
+
 def metrics_table(evaluation) -> None:
-    """The metrics of every model with the LSTM row green when it beats naive, red when it loses."""
+    """The metrics of every model: the LSTM row coloured by where it stands, the best baseline's row in bold."""
     frame = evaluation.metrics_frame()
-    lstm_label = frame.index[0]
-    wins = evaluation.skill > 0 if not math.isnan(evaluation.skill) else False
-    colour = "background-color: #e3f4e1" if wins else "background-color: #fbe3e1"
+    lstm_label = evaluation.labels[LSTM]
+    best_label = evaluation.labels[evaluation.best_baseline]
+    colour = STANDING_COLOURS[evaluation.standing]
 
     def highlight(row: pd.Series) -> list[str]:
-        return [colour if row.name == lstm_label else "" for _ in row]
+        if row.name == lstm_label and colour:
+            return [f"background-color: {colour}"] * len(row)
+        return ["font-weight: bold" if row.name == best_label else "" for _ in row]
 
     # Shown as text so that undefined values read "—" (e.g. the direction of a forecast that never moves).
     shown = frame.map(lambda v: "—" if v is None or v != v else f"{v:,.3f}")
     styled = shown.style.apply(highlight, axis=1).set_properties(**{"text-align": "right"})
     st.dataframe(styled, width="stretch",
                  column_config={label: st.column_config.Column(label, help=HELP.get(label)) for label in frame.columns})
+    st.caption(f"In bold: the best baseline, {in_sentence(best_label)} (lowest test MAE), the forecast to beat. "
+               f"The {lstm_label} row is {STANDING_WORDS[evaluation.standing]}.")
+
+
+def _skill_text(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:+.1%}"
 
 
 def verdict(evaluation) -> None:
-    """The skill against naive as a coloured metric, and the plain-language verdict."""
-    skill = evaluation.skill
-    left, right = st.columns([1, 3])
-    left.metric("Skill vs naive", "—" if math.isnan(skill) else f"{skill:+.1%}",
-                delta="beats naive" if skill > 0 else "loses to naive", delta_color="normal" if skill > 0 else "inverse",
-                help="1 − MAE of the LSTM / MAE of the naive forecast. Above 0 means the LSTM is better.")
-    (right.success if skill > 0 else right.warning)(evaluation.verdict())
+    """Skill against the best baseline and against naive as coloured metrics, and the plain-language verdict."""
+    model = evaluation.labels[LSTM]
+    best = evaluation.best_baseline
+    best_label = in_sentence(evaluation.labels[best])
+    vs_best, vs_naive = evaluation.skill_vs_best, evaluation.skill
+    left, middle, right = st.columns([1, 1, 3])
+    left.metric("Skill vs best baseline", _skill_text(vs_best),
+                delta=f"{'beats' if vs_best > 0 else 'loses to'} {best_label}",
+                delta_color="normal" if vs_best > 0 else "inverse",
+                help=f"1 − MAE of the {model} / MAE of the best baseline, {best_label} (the lowest test MAE of "
+                     "all baselines). Above 0 means it beats every baseline.")
+    middle.metric("Skill vs naive", _skill_text(vs_naive),
+                  delta="beats naive" if vs_naive > 0 else "loses to naive",
+                  delta_color="normal" if vs_naive > 0 else "inverse",
+                  help=f"1 − MAE of the {model} / MAE of the naive forecast. Above 0 means it is better.")
+    (right.success if evaluation.standing == BEATS_ALL else right.warning)(evaluation.verdict())
     for note in evaluation.notes:
         st.caption(note)
 
