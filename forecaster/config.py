@@ -16,6 +16,7 @@ TRANSFORMS = ("none", "diff", "logret")
 CELLS = ("lstm", "gru", "peephole")
 LOSSES = ("mse", "mae", "huber")
 DEVICES = ("auto", "cpu", "cuda")
+LR_SCHEDULES = ("none", "plateau")
 
 # Caps that keep any form input from exhausting memory or running for hours.
 MAX_WINDOW = 1000
@@ -53,6 +54,9 @@ class DataConfig:
     resample: str | None = None  # pandas offset alias to aggregate to (e.g. "W"), None = keep
     scaler: str = "standard"  # standard, minmax or robust; fit on the training part only
     transform: str = "none"  # target transform: none, diff (changes), logret (log returns)
+    # Calendar terms known in advance (hour of day, day of week, day of year, ... as sin/cos pairs chosen by
+    # the frequency), built from timestamps only, as extra inputs of every window row.
+    calendar: bool = False
 
     def __post_init__(self) -> None:
         # A lone name is one feature, not a sequence of one-letter columns.
@@ -77,6 +81,7 @@ class DataConfig:
         _check_choice("transform", self.transform, TRANSFORMS)
         _check(self.resample is None or (isinstance(self.resample, str) and self.resample.strip() != ""),
                f"resample must be a pandas frequency such as 'W' or 'MS', or empty; got {self.resample!r}.")
+        _check(isinstance(self.calendar, bool), f"calendar must be true or false; got {self.calendar!r}.")
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class TrainConfig:
     clip_norm: float = 1.0  # gradient norm cap; 0 = no clipping
     seed: int = 0  # same seed and config give the same result on CPU
     device: str = "auto"  # auto uses CUDA when present
+    # "plateau": divide the learning rate by 4 after patience // 2 epochs without a better validation loss.
+    lr_schedule: str = "none"
 
     def __post_init__(self) -> None:
         _check(_is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS,
@@ -139,6 +146,7 @@ class TrainConfig:
                f"clip norm must be 0 (off) or positive; got {self.clip_norm!r}.")
         _check(_is_int(self.seed) and 0 <= self.seed < 2**32, f"seed must be a whole number from 0 to 2**32-1; got {self.seed!r}.")
         _check_choice("device", self.device, DEVICES)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,9 @@ def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
     n_train = len(x_train)
     criterion = make_loss(config.loss)
     optimizer = make_optimizer(net, config)
+    schedule = (torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.25,
+                                                           patience=max(1, config.patience // 2 or 3))
+                if config.lr_schedule == "plateau" else None)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     batch_size = min(config.batch_size, n_train)
 
@@ -237,6 +240,8 @@ def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
                                 "or use the huber loss or the robust scaler.")
         history.train_loss.append(train_loss)
         history.val_loss.append(val_loss)
+        if schedule is not None:
+            schedule.step(val_loss)
         if val_loss < best_val:
             best_val, history.best_epoch, epochs_without_gain = val_loss, epoch, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}

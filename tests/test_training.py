@@ -340,3 +340,19 @@ def test_warm_up_pays_the_first_optimizer_import_ahead_of_a_fit():
             "warm_up(); assert 'torch._dynamo' in sys.modules; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=child_env())
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_plateau_schedule_lowers_the_learning_rate_when_validation_stalls(monkeypatch):
+    torch.manual_seed(0)
+    net = nn.Linear(3, 1)
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    noise = np.random.default_rng(1).normal(size=(64, 1)).astype(np.float32)  # nothing to learn: it stalls
+    optimizers = []
+    real = training.make_optimizer
+    monkeypatch.setattr(training, "make_optimizer", lambda net, config: optimizers.append(real(net, config)) or
+                        optimizers[-1])
+    config = TrainConfig(epochs=12, patience=0, lr=0.05, lr_schedule="plateau")
+    training.train_network(net, (x, noise), (x[:16], noise[:16]), config)
+    assert optimizers[0].param_groups[0]["lr"] < 0.05
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        TrainConfig(lr_schedule="cosine")
