@@ -12,7 +12,7 @@ MAX_POINTS = 4000  # more points than a screen can show only slow the browser do
 PART_COLOURS = {"train": "rgba(76, 120, 168, 0.08)", "validation": "rgba(245, 133, 24, 0.12)",
                 "test": "rgba(84, 162, 75, 0.12)"}
 MODEL_COLOURS = {"actual": "#222222", "lstm": "#d62728", "naive": "#7f7f7f", "seasonal_naive": "#bcbd22",
-                 "drift": "#17becf", "moving_average": "#9467bd", "linear": "#2ca02c"}
+                 "drift": "#17becf", "moving_average": "#9467bd", "linear": "#2ca02c", "ets": "#ff7f0e"}
 
 
 def _kept_positions(values: np.ndarray, max_points: int) -> np.ndarray:
