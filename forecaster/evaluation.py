@@ -179,7 +179,7 @@ def evaluate(model: Any, prepared: Prepared | None = None, unit: str = "", seaso
     baselines = make_baselines(model.freq_, window, season, y_train)  # the period found in training only
     season_used = getattr(baselines["seasonal_naive"], "season", 1)
     predictions = {LSTM: model.predict_origins(prepared, origins)}
-    labels = {LSTM: "LSTM" if model.config.model.cell == "lstm" else f"LSTM ({model.config.model.cell})"}
+    labels = {LSTM: getattr(model, "label", "LSTM")}
     for name, baseline in baselines.items():
         baseline.fit(y, prepared.train_end, horizon, features)
         predictions[name] = baseline.predict_at(y, origins, features)

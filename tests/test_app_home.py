@@ -88,7 +88,7 @@ def test_quick_start_trains_and_shows_verdict_and_metrics(at, tiny_jobs):
     assert [m.label for m in at.metric] == ["Skill vs best baseline", "Skill vs naive"]
     assert len(at.dataframe) == 1
     table = at.dataframe[0].value
-    assert table.index[0] == "LSTM"
+    assert table.index[0] == "LSTM + linear skip"
     assert any(label.startswith("Naive") for label in table.index)
     assert {"MAE", "RMSE"} <= set(table.columns)
     assert len(at.get("plotly_chart")) == 1

@@ -95,7 +95,8 @@ def test_backtest_runs_in_the_background_and_draws_folds(synthetic_series):
     assert any("beat the naive forecast" in i.value for i in at.info)
     assert "MAE per fold of the walk-forward backtest" in titles(at)
     summary = next(t.value for t in at.table if "Beat naive in" in t.value.columns)
-    assert "LSTM" in summary.index and summary.loc["LSTM", "Beat naive in"].endswith("of 2 folds")
+    model = evaluation.labels["lstm"]
+    assert model in summary.index and summary.loc[model, "Beat naive in"].endswith("of 2 folds")
     at.radio(key="_w_backtest_metric").set_value("rmse").run()
     assert "RMSE per fold of the walk-forward backtest" in titles(at)
 

@@ -10,7 +10,7 @@ from .helpers import (click_button, click_sidebar_link, exception_texts, main_te
                       wait_for_text, wait_idle)
 
 TRAIN_TIMEOUT_MS = 180_000  # the quick start (32 units, up to 40 epochs) on a busy two-core machine
-VERDICT = r"The LSTM (beats the naive forecast|does not beat the naive forecast)"
+VERDICT = r"The LSTM( \+ linear skip)? (beats every baseline|beats naive but not|does not beat the naive forecast)"
 HEATMAPS = '[data-testid="stPlotlyChart"] g.hm image'  # plotly draws each heatmap as one image
 
 
