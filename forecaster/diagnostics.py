@@ -114,13 +114,17 @@ def diebold_mariano(errors_a: Any, errors_b: Any, horizon: int = 1, loss: str = 
     return DieboldMariano(float(statistic), p_value, mean, n, h, loss, model, other)
 
 
-def compare_with_baselines(evaluation: Any, baselines: tuple[str, ...] = ("naive", "seasonal_naive"),
+def compare_with_baselines(evaluation: Any, baselines: tuple[str, ...] | None = None,
                            loss: str = "absolute") -> dict[str, DieboldMariano]:
     """DM tests of the LSTM against each named baseline on the test errors of an Evaluation.
 
-    The absolute loss matches the MAE the verdict speaks of. Multi-step forecasts use each
-    origin's mean loss over the horizon, with h = horizon in the variance.
+    By default naive, seasonal naive and the best baseline (the one the verdict names). The absolute
+    loss matches the MAE the verdict speaks of. Multi-step forecasts use each origin's mean loss over
+    the horizon, with h = horizon in the variance.
     """
+    if baselines is None:
+        best = getattr(evaluation, "best_baseline", None)
+        baselines = tuple(dict.fromkeys(("naive", "seasonal_naive", *((best,) if best else ()))))
     actual = evaluation.actual
     lstm_errors = actual - evaluation.predictions["lstm"]
     out = {}

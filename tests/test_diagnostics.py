@@ -145,7 +145,7 @@ def test_diagnostics_of_an_evaluation(synthetic_series):
     model = LSTMForecaster(config).fit(synthetic_series)
     evaluation = evaluate(model)
     tests = compare_with_baselines(evaluation)
-    assert set(tests) == {"naive", "seasonal_naive"}
+    assert set(tests) == {"naive", "seasonal_naive", evaluation.best_baseline}  # the verdict's best one too
     assert tests["naive"].n == len(evaluation.origins) and tests["naive"].horizon == 2
     assert "naive forecast" in tests["naive"].sentence()
     assert "seasonal naive forecast" in tests["seasonal_naive"].sentence()
