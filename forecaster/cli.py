@@ -121,6 +121,8 @@ def _add_model_options(train: argparse.ArgumentParser) -> None:
                        help="predict levels directly instead of the change from the last value")
     train.add_argument("--relative", action=argparse.BooleanOptionalAction, default=None,
                        help="the LSTM reads each window relative to its last value (default on)")
+    train.add_argument("--calendar", action=argparse.BooleanOptionalAction, default=None,
+                       help="calendar terms of each forecast step (hour of day, day of week, ...) as extra inputs")
     train.add_argument("--skip", action=argparse.BooleanOptionalAction, default=None,
                        help="a linear skip beside the LSTM, set to the ridge baseline (default on; levels only)")
     train.add_argument("--epochs", type=int)
@@ -155,7 +157,8 @@ def _config_from_args(args: argparse.Namespace, dataset) -> ForecasterConfig:
     base = default_config(dataset.freq, len(dataset.frame), target, features)
     data = {k: v for k, v in {"window": args.window, "horizon": args.horizon, "split": args.split,
                                "missing": args.missing, "outliers": args.outliers, "resample": args.resample,
-                               "scaler": args.scaler, "transform": args.transform}.items() if v is not None}
+                               "scaler": args.scaler, "transform": args.transform,
+                               "calendar": args.calendar}.items() if v is not None}
     model = {k: v for k, v in {"cell": args.cell, "layers": args.layers, "units": args.units,
                                 "dropout": args.dropout, "relative": args.relative, "skip": args.skip}.items()
              if v is not None}

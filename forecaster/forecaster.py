@@ -19,7 +19,8 @@ from forecaster.config import ForecasterConfig
 from forecaster.datasets import infer_freq
 from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from forecaster.model import RecurrentForecaster
-from forecaster.prepare import Prepared, Scaler, input_windows, inverse_transform_paths, prepare, transform_target
+from forecaster.prepare import (Prepared, Scaler, calendar_terms, future_index, input_windows, inverse_transform_paths,
+                                 next_timestamps, prepare, transform_target)
 from forecaster.training import EpochReport, History, predict_batched, resolve_device, train_network
 
 FORMAT_VERSION = 2  # 2: relative inputs and the linear skip; version 1 files load with both off
@@ -41,21 +42,6 @@ def _frame_of(data: Any) -> tuple[pd.DataFrame, str | None, str | None, dict]:
     return frame, getattr(data, "target", None), getattr(data, "freq", None), info
 
 
-def future_index(last: pd.Timestamp, freq: str | None, steps: int, index: pd.DatetimeIndex | None = None) -> pd.DatetimeIndex:
-    """Timestamps of the next `steps` points after `last`, by frequency or else the median spacing."""
-    if freq:
-        try:
-            dates = pd.date_range(start=last, periods=steps + 1, freq=freq)
-            # date_range starts on `last` only when `last` lies on the frequency; otherwise on the next date.
-            return dates[1:] if dates[0] == last else dates[:steps]
-        except ValueError:
-            pass
-    # asi8 counts in the index's own unit (pandas 3 defaults to microseconds), not always nanoseconds.
-    spacing = (pd.Timedelta(np.median(np.diff(index.asi8)), unit=index.unit) if index is not None and len(index) > 1
-               else pd.Timedelta(days=1))
-    return pd.DatetimeIndex([last + spacing * (k + 1) for k in range(steps)])
-
-
 def uses_skip(config: ForecasterConfig) -> bool:
     """The linear skip is on and can be started at ridge: the network must learn levels (no diff/logret)."""
     return config.model.skip and config.data.transform == "none"
@@ -68,25 +54,28 @@ def _network(config: ForecasterConfig, n_inputs: int) -> RecurrentForecaster:
 
 def ridge_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """The ridge baseline, fitted on the training part as `evaluate` fits it, as one affine map of the network's
-    scaled input window: (weight (horizon, window · columns), bias (horizon,)) giving scaled target levels.
+    input window: (weight (horizon, window · inputs), bias (horizon,)) giving scaled target levels.
 
     The baseline works in original units and is affine in them, so the map is read off exactly by
     evaluating it on the zero window and on each unit window, laid out in separate blocks of one series.
+    Ridge knows no calendar: the calendar inputs after the scaled columns get zero weight.
     """
     from forecaster.baselines import make_baselines
 
     ridge = make_baselines(None, window)["linear"]
     features = prepared.frame.to_numpy(dtype=np.float64)[:, 1:] if prepared.frame.shape[1] > 1 else None
     ridge.fit(prepared.y, prepared.train_end, horizon, features)
-    columns = prepared.inputs.shape[1]
+    center, scale = prepared.scaler.center, prepared.scaler.scale
+    columns, inputs = len(center), prepared.inputs.shape[1]  # the scaled columns; all inputs with the calendar
     size = window * columns
     blocks = np.concatenate([np.zeros((1, size)), np.eye(size)]).reshape(size + 1, window, columns)
-    center, scale = prepared.scaler.center, prepared.scaler.scale
     raw = (blocks * scale + center).reshape(-1, columns)  # (blocks · window, columns) in original units
     origins = np.arange(1, size + 2) * window - 1  # the last row of each block
     levels = ridge.predict_at(raw[:, 0], origins, raw[:, 1:] if columns > 1 else None)  # (size + 1, horizon)
     outputs = (levels - center[0]) / scale[0]  # scaled target levels
-    return (outputs[1:] - outputs[0]).T, outputs[0]
+    weight = np.zeros((horizon, window, inputs))
+    weight[:, :, :columns] = (outputs[1:] - outputs[0]).T.reshape(horizon, window, columns)
+    return weight.reshape(horizon, window * inputs), outputs[0]
 
 
 def naive_in_scaled_space(columns: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +136,8 @@ class LSTMForecaster:
         target = self.config.data.target or default_target or (str(frame.columns[0]) if len(frame.columns) else None)
         if target is None:
             raise DataError("The data has no columns; load a series with at least one numeric column.")
-        prepared = prepare(frame, self.config.data, target)
+        known_freq = self.config.data.resample or freq or data_freq
+        prepared = prepare(frame, self.config.data, target, freq=known_freq)
         device = resolve_device(self.config.train.device)
         torch.manual_seed(self.config.train.seed)
         window, horizon = self.config.data.window, self.config.data.horizon
@@ -160,7 +150,8 @@ class LSTMForecaster:
         self.net_ = net
         self.target_ = target
         self.columns_ = list(prepared.frame.columns)
-        self.freq_ = self.config.data.resample or freq or data_freq or infer_freq(prepared.index)
+        self.freq_ = known_freq or infer_freq(prepared.index)  # the one prepare built the calendar inputs for
+        self.calendar_ = prepared.calendar_columns
         self.scaler_ = prepared.scaler
         self.prepared_ = prepared
         self.data_info_ = {**info, "start": str(prepared.index[0]), "end": str(prepared.index[-1]),
@@ -197,11 +188,40 @@ class LSTMForecaster:
         unscaled = self.scaler_.inverse(paths, column=0)
         return inverse_transform_paths(unscaled, last_levels, self.config.data.transform)
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
+    def _window_calendar(self, times: Any, n: int, steps: int) -> np.ndarray:
+        """The calendar inputs (n, window, n_calendar) of n windows, from their timestamps (n, steps) or their
+        origins' (n,): row t carries the calendar of the step after it, as in `prepare`."""
+        window = self.config.data.window
+        try:
+            per_row = np.ndim(times) == 2  # each window's own timestamps, else one origin per window
+            stamps = [pd.DatetimeIndex(row) for row in times] if per_row else pd.DatetimeIndex(times)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"times must be the windows' timestamps or their origins' ({error}).") from None
+        if per_row:
+            if len(stamps) != n or any(len(row) != steps for row in stamps):
+                raise DataError(f"times must be shaped like the windows' rows, (n, steps) = ({n}, {steps}), "
+                                f"or give one origin per window.")
+            following = [next_timestamps(row, self.freq_)[steps - window:] for row in stamps]  # each (window,)
+        else:
+            if len(stamps) != n:
+                raise DataError(f"times gives {len(stamps)} origins for {n} windows; give one per window.")
+            if not self.freq_:
+                raise DataError("The series has no regular frequency, so origins alone do not date the windows; "
+                                "pass times shaped (n, steps), each window's own timestamps.")
+            # Each window on the regular calendar: its rows carry the `window` steps up to its first forecast.
+            following = [pd.date_range(end=future_index(origin, self.freq_, 1)[0], periods=window, freq=self.freq_)
+                         for origin in stamps]
+        flat = following[0].append(following[1:]) if n else pd.DatetimeIndex([])
+        terms = calendar_terms(flat, self.freq_, self.calendar_).to_numpy()  # (n · window, n_calendar)
+        return terms.reshape(n, window, len(self.calendar_))
+
+    def predict(self, windows: np.ndarray, times: Any = None) -> np.ndarray:
         """Forecast from raw windows (n, steps, columns) in original units, columns = target then features.
 
         `steps` is the window length, plus one when a diff or logret transform is used (the
-        first row only supplies the previous level). Returns (n, horizon) in original units.
+        first row only supplies the previous level). A model with calendar inputs also needs `times`:
+        the windows' timestamps (n, steps), or their origins' (n,) on a regular calendar.
+        Returns (n, horizon) in original units.
         """
         self._check_fitted()
         windows = np.asarray(windows, dtype=np.float64)
@@ -214,25 +234,38 @@ class LSTMForecaster:
         values = windows.copy()
         for row in values:  # each window's target column becomes the transformed series
             row[:, 0] = transform_target(row[:, 0], self.config.data.transform)
-        scaled = self.scaler_.transform(values[:, extra:])
+        scaled = self.scaler_.transform(values[:, extra:])  # (n, window, columns)
+        calendar = getattr(self, "calendar_", ())
+        if calendar:
+            if times is None:
+                raise DataError("This model reads calendar inputs, so predict needs times: the windows' timestamps "
+                                "(n, steps) or their origins' (n,).")
+            known = self._window_calendar(times, len(windows), windows.shape[1])  # (n, window, n_calendar)
+            scaled = np.concatenate([scaled, known], axis=2)  # (n, window, columns + n_calendar)
         return self._levels_from_scaled(scaled, windows[:, -1, 0])
 
     def predict_origins(self, prepared: Prepared, origins: np.ndarray) -> np.ndarray:
         """Forecasts (n, horizon) in original units from prepared data at each origin index."""
         self._check_fitted()
-        scaled = input_windows(prepared.inputs, origins, self.config.data.window)
+        calendar = getattr(self, "calendar_", None)  # None: a network set up by hand, not by fit or load
+        if calendar is not None and tuple(prepared.calendar_columns) != tuple(calendar):
+            raise DataError(f"The data was prepared with calendar inputs {list(prepared.calendar_columns)} but the "
+                            f"model reads {list(calendar)}; prepare it with model.prepare(data).")
+        scaled = input_windows(prepared.inputs, origins, self.config.data.window)  # (n, window, inputs)
         return self._levels_from_scaled(scaled, prepared.y[origins])
 
     def prepare(self, data: Any) -> Prepared:
         """Prepare new data exactly as at fit time, with the fitted scaler (nothing is refit)."""
         self._check_fitted()
         frame, _, _, _ = _frame_of(data)
-        return prepare(frame, self.config.data, self.target_, scaler=self.scaler_)
+        return prepare(frame, self.config.data, self.target_, scaler=self.scaler_, freq=self.freq_,
+                       calendar=getattr(self, "calendar_", ()))
 
     def forecast(self, steps: int, data: Any = None) -> pd.DataFrame:
         """Continue the series `steps` points past its end, recursively beyond the horizon.
 
-        Extra feature columns are unknown in the future; they are held at their last value.
+        Extra feature columns are unknown in the future; they are held at their last value. Calendar
+        inputs are known: each future row carries the calendar of its own next step (`future_index`).
         """
         self._check_fitted()
         if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= 10_000:
@@ -243,15 +276,18 @@ class LSTMForecaster:
         history = tail[self.columns_].to_numpy(dtype=np.float64)[-need:]  # (need, columns)
         if len(history) < need:
             raise DataError(f"Forecasting needs the last {need} rows of the series; the data has {len(history)}.")
+        index = future_index(tail.index[-1], self.freq_, steps, tail.index)
+        stamps = tail.index[-need:].append(index)  # (need + steps,) the dates of every row the recursion reads
         produced: list[float] = []
         while len(produced) < steps:
-            path = self.predict(history[-need:][None])[0]  # (horizon,)
-            take = path[: steps - len(produced)]
+            done = len(produced)
+            times = [stamps[done:done + need]] if getattr(self, "calendar_", ()) else None
+            path = self.predict(history[-need:][None], times=times)[0]  # (horizon,)
+            take = path[: steps - done]
             new_rows = np.repeat(history[-1:], len(take), axis=0)
             new_rows[:, 0] = take
             history = np.vstack([history, new_rows])
             produced.extend(take.tolist())
-        index = future_index(tail.index[-1], self.freq_, steps, tail.index)
         return pd.DataFrame({self.target_: produced}, index=pd.DatetimeIndex(index, name="date"))
 
     # ------------------------------------------------------------ saving
@@ -269,7 +305,8 @@ class LSTMForecaster:
             "target": self.target_,
             "columns": self.columns_,
             "freq": self.freq_,
-            "n_inputs": len(self.columns_),
+            "calendar": list(getattr(self, "calendar_", ())),  # calendar inputs after the columns, built for freq
+            "n_inputs": len(self.columns_) + len(getattr(self, "calendar_", ())),
             "scaler": self.scaler_.to_dict(),
             "skip_start": getattr(self, "skip_start_", None),  # the baseline the linear skip was set to
             "history": self.history_.to_dict(),
@@ -324,8 +361,12 @@ class LSTMForecaster:
         model = cls(config)
         try:
             columns = [str(c) for c in meta["columns"]]
-            if int(meta["n_inputs"]) != len(columns) or not columns or columns[0] != meta["target"]:
+            calendar = tuple(str(c) for c in meta.get("calendar", ()))  # absent before calendar inputs: none
+            if int(meta["n_inputs"]) != len(columns) + len(calendar) or not columns or columns[0] != meta["target"]:
                 raise ValueError("columns do not match the inputs")
+            if calendar and not config.data.calendar:
+                raise ValueError("calendar inputs without the calendar setting")
+            calendar_terms(pd.DatetimeIndex([]), meta.get("freq"), calendar)  # each a term of that frequency
             scaler = Scaler.from_dict(meta["scaler"])
             if scaler.center.shape != (len(columns),):
                 raise ValueError("scaler does not match the columns")
@@ -339,7 +380,7 @@ class LSTMForecaster:
         except (SafetensorError, ValueError, RuntimeError, OSError) as error:
             raise ModelFileError(f"The model's weights file is damaged or not a safetensors file ({error}); "
                                  "save the model again.") from None
-        net = _network(config, len(columns))
+        net = _network(config, len(columns) + len(calendar))
         expected = net.state_dict()
         if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
             raise ModelFileError("The model's weights do not match its settings (different tensors or shapes); "
@@ -353,6 +394,7 @@ class LSTMForecaster:
         net.to(resolve_device(device or saved)).eval()
         model.net_, model.scaler_, model.history_, model.tail_ = net, scaler, history, tail
         model.target_, model.columns_, model.freq_ = columns[0], columns, meta.get("freq")
+        model.calendar_ = calendar
         model.data_info_ = meta.get("data", {}) if isinstance(meta.get("data"), dict) else {}
         model.extra_ = meta.get("extra", {})
         model.skip_start_ = meta.get("skip_start") if net.skip is not None else None

@@ -354,11 +354,11 @@ class Inspection:
     origin: int
     window_dates: pd.DatetimeIndex  # (time,)
     window_frame: pd.DataFrame  # the window in original units: target then features
-    window: np.ndarray  # (time, features) scaled
+    window: np.ndarray  # (time, inputs) what the network reads: the scaled columns, then any calendar inputs
     trace: StateTrace
     attribution: Attribution
     parts: ForecastParts | None = None
-    columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # one name per input: window_frame's columns, then the calendar
     seconds: float = 0.0
 
     @property
@@ -402,7 +402,7 @@ def inspect_window(model: Any, prepared: Prepared | None = None, origin: int | N
     rows = slice(origin - window_length + 1, origin + 1)
     return Inspection(origin=int(origin), window_dates=prepared.index[rows], window_frame=prepared.frame.iloc[rows],
                       window=window, trace=trace, attribution=attribution, parts=forecast_parts(model, window, step),
-                      columns=list(prepared.frame.columns),
+                      columns=[*prepared.frame.columns, *prepared.calendar_columns],
                       seconds=time.perf_counter() - started)
 
 

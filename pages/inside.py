@@ -93,8 +93,11 @@ if inspection.parts is not None:
         "misses." if model.net_.skip is not None else ""))
 
 names = ["reset", "update", "candidate", "hidden"] if trace.cell == "gru" else ["input", "forget", "output", "candidate", "cell"]
+# The picture draws one attribution row per column of the window; calendar inputs are summed in the caption below.
+n_columns = inspection.window_frame.shape[1]
 figure = inside_figure(inspection.window_dates, inspection.window_frame,
-                       {name: trace[name][layer] for name in names}, order, attribution=attribution.values,
+                       {name: trace[name][layer] for name in names}, order,
+                       attribution=attribution.values[:, :n_columns],
                        unit=unit, title=f"{config.model.cell.upper()} layer {layer + 1} of {layers} · {units} units · "
                                         f"window {inspection.window_dates[0]:%Y-%m-%d} → {inspection.window_end:%Y-%m-%d}")
 st.plotly_chart(figure, width="stretch", key="inside-figure")
@@ -110,6 +113,8 @@ st.markdown(
     + "\n- Each row is one unit (a memory cell) and each column a time step; "
     + ("units are sorted so the busiest come first." if sort_units else "units are in their natural order."))
 by_column = pd.Series(attribution.values.sum(axis=0), index=inspection.columns)
+if len(by_column) > n_columns:  # the calendar inputs, as one entry
+    by_column = pd.concat([by_column.iloc[:n_columns], pd.Series({"calendar": by_column.iloc[n_columns:].sum()})])
 st.caption("Attribution by column (sum over the window, scaled units): "
            + ", ".join(f"{name} {value:+.3f}" for name, value in by_column.items())
            + f". Forecast {attribution.output:+.3f} vs {attribution.baseline_output:+.3f} for the average window.")

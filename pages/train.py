@@ -8,12 +8,13 @@ from forecaster.config import (CELLS, LOSSES, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_HO
                                MIN_UNITS, SCALERS, TRANSFORMS, DataConfig, ForecasterConfig, ModelConfig, TrainConfig,
                                default_config)
 from forecaster.errors import ConfigError, DataError
-from forecaster.prepare import prepare
+from forecaster.prepare import calendar_names, describe_calendar, prepare
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 
 SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "relative", "skip", "epochs",
-            "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "seed")
+            "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "calendar",
+            "seed")
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
 TRANSFORM_NAMES = {"none": "Levels (none)", "diff": "Differences", "logret": "Log returns"}
 
@@ -43,6 +44,14 @@ scaler = remembered(cols[2].selectbox, "Scaler", "scaler", d.scaler, options=SCA
 transform = remembered(cols[3].selectbox, "Target transform", "transform", d.transform, options=TRANSFORMS,
                        format_func=TRANSFORM_NAMES.get,
                        help="Learn levels, differences or log returns (prices). Levels with 'learn the change' suits most series.")
+freq = selection.resample or dataset.freq
+terms = describe_calendar(calendar_names(dataset.frame.index, freq), freq)
+calendar = remembered(st.checkbox, "Calendar inputs", "calendar", d.calendar, disabled=not terms,
+                      help=(f"Adds the {terms} of each step being forecast as extra inputs (sin/cos pairs, known in "
+                            "advance, built from the dates alone). The linear skip gives them no weight; the LSTM "
+                            "learns what they add." if terms else
+                            "This data's frequency has no calendar terms (only hourly to quarterly data has them), "
+                            "so calendar inputs would change nothing here."))
 
 st.subheader("Network")
 cols = st.columns(4)
@@ -94,7 +103,7 @@ try:
     config = ForecasterConfig(
         data=DataConfig(target=selection.target, features=selection.features, window=int(window), horizon=int(horizon),
                         split=selection.split, missing=selection.missing, outliers=selection.outliers,
-                        resample=selection.resample, scaler=scaler, transform=transform),
+                        resample=selection.resample, scaler=scaler, transform=transform, calendar=bool(calendar)),
         model=ModelConfig(cell=cell, layers=int(layers), units=int(units), dropout=float(dropout), residual=bool(residual),
                           relative=bool(relative), skip=bool(skip)),
         train=TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), weight_decay=float(weight_decay),

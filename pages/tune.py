@@ -15,7 +15,8 @@ UNIT_STEPS = [4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 LR_STEPS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_CHOICES = [8, 16, 32, 64, 128, 256, 512]
 TRAIN_SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "relative", "skip", "epochs",
-                  "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "seed")
+                  "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform",
+                  "calendar", "seed")
 
 st.title("Tune")
 selection = state.selection()
@@ -31,7 +32,7 @@ base = base.replace(data={"split": selection.split, "missing": selection.missing
                           "resample": selection.resample})
 saved = st.session_state.get("_saved_settings", {})
 if st.session_state.get("train_defaults_for") == selection.identity:
-    sections = {"data": ("window", "horizon", "scaler", "transform"),
+    sections = {"data": ("window", "horizon", "scaler", "transform", "calendar"),
                 "model": ("cell", "layers", "units", "dropout", "residual", "relative", "skip"),
                 "train": ("lr", "batch_size", "weight_decay", "loss", "clip_norm", "seed")}
     try:

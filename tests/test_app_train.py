@@ -250,3 +250,27 @@ def test_the_relative_and_skip_switches_reach_the_model(synthetic_selection):
     assert "Model: LSTM + linear skip, its skip set to" in message, message
     inputs(at)["Target transform"].set_value("diff").run()
     assert inputs(at)["Linear skip, started at ridge"].disabled  # levels only
+
+
+def test_the_calendar_checkbox_names_this_datas_terms_and_reaches_the_model(synthetic_selection):
+    at = open_train(synthetic_selection)
+    box = inputs(at)["Calendar inputs"]
+    assert box.value is False and not box.disabled  # off until measured
+    assert "day of week" in box.help and "day of year" not in box.help  # 600 days: too short for day of year
+    set_tiny(at, **{"Calendar inputs": True})
+    button(at, "Train").click().run()
+    assert not at.exception and not at.error
+    job = at.session_state["job"]
+    assert job.config.data.calendar is True
+    assert job.wait(WAIT) and job.status == "done", job.error
+    assert job.model.calendar_ == ("dow_sin", "dow_cos")
+
+
+def test_the_calendar_checkbox_says_when_the_data_has_no_terms():
+    years = pd.date_range("1900-01-01", periods=120, freq="YS", name="date")
+    dataset = Dataset(frame=pd.DataFrame({"y": range(120)}, index=years, dtype=float), name="yearly", source="test",
+                      target="y", freq="YS")
+    box = inputs(open_train(Selection(dataset=dataset, target="y")))["Calendar inputs"]
+    assert box.disabled and "change nothing" in box.help
+    daily = inputs(open_train())  # the default data: Seattle's daily weather over four years
+    assert "day of week, day of year" in daily["Calendar inputs"].help

@@ -339,3 +339,20 @@ def test_train_switches_relative_inputs_and_the_skip(tmp_path: Path) -> None:
     code, stdout, _ = run(["train", "--data", "sample:seattle-weather", *TINY, "--json", "--no-record"])
     model = json.loads(stdout)["config"]["model"]
     assert model["relative"] is True and model["skip"] is True  # the defaults
+
+
+def test_train_switches_calendar_inputs(tmp_path: Path) -> None:
+    code, stdout, stderr = run(["train", "--data", "sample:seattle-weather", *TINY, "--calendar", "--json",
+                                "--no-record", "--out", str(tmp_path / "cal")])
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["config"]["data"]["calendar"] is True
+    meta = json.loads((tmp_path / "cal" / "model.json").read_text())
+    assert meta["calendar"] == ["dow_sin", "dow_cos", "doy_sin", "doy_cos"]  # four years of days
+    code, stdout, stderr = run(["evaluate", "--model", str(tmp_path / "cal"), "--json"])  # loaded, data prepared again
+    assert code == 0, stderr
+    assert json.loads(stdout)["metrics"]["lstm"]["mae"] == pytest.approx(summary["metrics"]["lstm"]["mae"])
+    code, stdout, stderr = run(["forecast", "--model", str(tmp_path / "cal"), "--steps", "3", "--json"])
+    assert code == 0, stderr
+    code, stdout, _ = run(["train", "--data", "sample:seattle-weather", *TINY, "--no-calendar", "--json", "--no-record"])
+    assert json.loads(stdout)["config"]["data"]["calendar"] is False

@@ -347,6 +347,10 @@ def _tamper_meta_columns(folder: Path, **_) -> None:
     _edit_json(folder / META_FILE, lambda raw: raw.update(columns=["y", "x"]))
 
 
+def _tamper_meta_calendar(folder: Path, **_) -> None:
+    _edit_json(folder / META_FILE, lambda raw: raw.update(calendar=["dow_sin", "dow_cos"], n_inputs=3))
+
+
 TAMPERING = {
     "missing weights": (_tamper_missing_weights, "lacks weights.safetensors"),
     "garbage config": (_tamper_garbage_config, "settings are damaged"),
@@ -356,6 +360,7 @@ TAMPERING = {
     "truncated weights": (_tamper_truncated_weights, "not a safetensors file"),
     "nan weights": (_tamper_nan_weights, "NaN or infinite"),
     "meta columns": (_tamper_meta_columns, "metadata is damaged"),
+    "calendar without its setting": (_tamper_meta_calendar, "metadata is damaged"),
 }
 
 
@@ -510,15 +515,19 @@ def test_load_refuses_an_absurdly_large_file_before_reading_it(tmp_path: Path) -
 
 # ---------------------------------------------------------------- relative inputs and the linear skip
 
-def test_before_any_training_step_the_skip_forecasts_exactly_as_the_ridge_baseline(synthetic_series):
+@pytest.mark.parametrize("calendar", [False, True])
+def test_before_any_training_step_the_skip_forecasts_exactly_as_the_ridge_baseline(synthetic_series, calendar):
     from forecaster.baselines import make_baselines
     from forecaster.forecaster import _network, ridge_in_scaled_space
     from forecaster.prepare import prepare
 
-    config = tiny(features=("x",), horizon=3)
+    config = tiny(features=("x",), horizon=3, calendar=calendar)
     prepared = prepare(synthetic_series, config.data, "y")
+    assert prepared.inputs.shape[1] == (4 if calendar else 2)
     net = _network(config, prepared.inputs.shape[1]).eval()
     weight, bias = ridge_in_scaled_space(prepared, 10, 3)
+    assert weight.shape == (3, 10 * prepared.inputs.shape[1])
+    assert not weight.reshape(3, 10, -1)[:, :, 2:].any()  # ridge knows no calendar
     with torch.no_grad():
         net.skip.weight.copy_(torch.as_tensor(weight))
         net.skip.bias.copy_(torch.as_tensor(bias))
@@ -579,3 +588,143 @@ def test_a_saved_skip_model_round_trips(synthetic_series, tmp_path):
     assert loaded.skip_start_ == model.skip_start_ and loaded.label == "LSTM + linear skip"
     np.testing.assert_allclose(loaded.predict_origins(model.prepared_, model.prepared_.test_origins),
                                model.predict_origins(model.prepared_, model.prepared_.test_origins), atol=1e-9)
+
+
+# ---------------------------------------------------------------- calendar inputs
+
+def _windows_at(prepared, origins: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw windows (n, rows, columns) and their timestamps (n, rows) ending at each origin."""
+    values = prepared.frame.to_numpy()
+    windows = np.stack([values[o - rows + 1:o + 1] for o in origins])
+    return windows, np.stack([prepared.index[o - rows + 1:o + 1] for o in origins])
+
+
+def test_a_calendar_model_reads_the_calendar_after_its_columns(synthetic_series):
+    model = fitted(synthetic_series, tiny(features=("x",), calendar=True))
+    assert model.calendar_ == ("dow_sin", "dow_cos")  # 600 days: too short for day of year
+    assert model.columns_ == ["y", "x"] and model.scaler_.center.shape == (2,)
+    assert model.net_.rnn.input_size == 4 and model.net_.skip.in_features == 10 * 4
+    assert model.prepared_.inputs.shape == (600, 4)
+
+
+def test_calendar_inputs_let_the_lstm_learn_a_weekday_pattern():
+    """Sundays are 4 higher; a 3-day window cannot see which day comes next, the calendar says so."""
+    index = pd.date_range("2020-01-01", periods=600, freq="D")
+    frame = pd.DataFrame({"y": 10 + 4.0 * (index.day_of_week == 6) + np.random.default_rng(0).normal(0, 0.3, 600)},
+                         index=index)
+    errors = {}
+    for calendar in (False, True):
+        config = ForecasterConfig(data=DataConfig(target="y", window=3, calendar=calendar), model=ModelConfig(units=8),
+                                  train=TrainConfig(epochs=30, lr=1e-2, patience=0, seed=0))
+        model = LSTMForecaster(config).fit(frame)
+        prepared = model.prepared_
+        forecasts = model.predict_origins(prepared, prepared.test_origins)[:, 0]
+        errors[calendar] = float(np.mean(np.abs(forecasts - prepared.y[prepared.test_origins + 1])))
+    assert errors[True] < 0.5 * errors[False], errors
+    assert errors[True] < 0.4, errors  # near the noise (mean absolute noise 0.24)
+
+
+@pytest.mark.parametrize("transform", ["none", "diff"])
+def test_predict_of_a_calendar_model_takes_the_windows_times(synthetic_series, transform):
+    # Without the skip: a model that kept its ridge start (recurrent head at zero) ignores the calendar.
+    config = tiny(features=("x",), horizon=2, transform=transform, calendar=True).replace(model={"skip": False})
+    model = fitted(synthetic_series, config)
+    prepared = model.prepared_
+    origins = prepared.test_origins[:6]
+    windows, stamps = _windows_at(prepared, origins, 10 + (transform != "none"))
+    expected = model.predict_origins(prepared, origins)
+    with pytest.raises(DataError, match=r"^This model reads calendar inputs, so predict needs times"):
+        model.predict(windows)
+    np.testing.assert_allclose(model.predict(windows, times=stamps), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(model.predict(windows, times=prepared.index[origins]), expected, rtol=1e-6, atol=1e-9)
+    later = model.predict(windows, times=prepared.index[origins] + pd.Timedelta(days=1))
+    assert not np.allclose(later, expected)  # the same values on other days forecast otherwise
+    with pytest.raises(DataError, match="one per window"):
+        model.predict(windows, times=prepared.index[origins[:2]])
+    with pytest.raises(DataError, match=r"\(n, steps\)"):
+        model.predict(windows, times=stamps[:, 1:])
+
+
+def test_a_calendar_model_forecasts_with_the_calendar_of_the_future_dates(synthetic_series):
+    from forecaster.prepare import calendar_terms
+
+    model = fitted(synthetic_series, tiny(horizon=3, calendar=True).replace(model={"skip": False}))
+    forecast = model.forecast(7)
+    dates, values = synthetic_series.index, synthetic_series[["y"]].to_numpy()
+    future = future_index(dates[-1], "D", 7)
+    assert forecast.index.equals(pd.DatetimeIndex(future, name="date"))
+    # The first block: the last window's rows carry the calendar of the day after each, the origin's of future[0].
+    def by_hand(stamps: pd.DatetimeIndex) -> np.ndarray:
+        known = calendar_terms(stamps, "D", model.calendar_).to_numpy()  # (10, 2)
+        x = np.concatenate([model.scaler_.transform(values[-10:]), known], axis=1)[None]  # (1, window, 3)
+        with torch.no_grad():
+            scaled = model.net_(torch.as_tensor(x, dtype=torch.float32)).double().numpy()[0]  # (horizon,)
+        return model.scaler_.inverse(scaled, column=0)
+
+    np.testing.assert_allclose(forecast["y"].to_numpy()[:3], by_hand(dates[-9:].append(future[:1])), rtol=1e-6)
+    assert not np.allclose(forecast["y"].to_numpy()[:3], by_hand(dates[-10:]))  # each row's own date: not it
+    # The next block reads the first block's forecasts as today, dated by future_index.
+    first = forecast["y"].to_numpy()[:3]
+    extended = np.vstack([values, first[:, None]])
+    stamps = dates.append(future[:3])
+    np.testing.assert_allclose(forecast["y"].to_numpy()[3:6],
+                               model.predict(extended[-10:][None], times=[stamps[-10:]])[0], rtol=1e-6)
+
+
+def test_a_calendar_model_saves_and_loads(synthetic_series, tmp_path):
+    model = fitted(synthetic_series, tiny(features=("x",), horizon=2, calendar=True))
+    folder = model.save(tmp_path / "m")
+    meta = json.loads((folder / META_FILE).read_text())
+    assert meta["calendar"] == ["dow_sin", "dow_cos"] and meta["n_inputs"] == 4
+    assert len(meta["scaler"]["center"]) == 2  # the scaler stays sized for the data columns
+    loaded = LSTMForecaster.load(folder)
+    assert loaded.calendar_ == model.calendar_ and loaded.config.data.calendar and loaded.columns_ == ["y", "x"]
+    prepared = loaded.prepare(synthetic_series)
+    assert prepared.calendar_columns == model.calendar_
+    np.testing.assert_array_equal(loaded.predict_origins(prepared, prepared.test_origins), _test_predictions(model))
+    pd.testing.assert_frame_equal(loaded.forecast(9), model.forecast(9))
+    pd.testing.assert_frame_equal(LSTMForecaster.from_bytes(model.to_bytes()).forecast(4), model.forecast(4))
+    windows, stamps = _windows_at(prepared, prepared.test_origins[:3], 10)
+    np.testing.assert_allclose(loaded.predict(windows, times=stamps), model.predict(windows, times=stamps))
+
+
+def test_a_calendar_model_keeps_its_columns_on_shorter_new_data(synthetic_series):
+    long = pd.concat([synthetic_series, synthetic_series.set_axis(synthetic_series.index + pd.Timedelta(days=600))])
+    model = fitted(long, tiny(calendar=True))
+    assert model.calendar_ == ("dow_sin", "dow_cos", "doy_sin", "doy_cos")  # 1,200 days
+    recent = long.iloc[-200:]
+    assert model.prepare(recent).calendar_columns == model.calendar_  # 200 days alone would get no day of year
+    assert np.isfinite(model.forecast(3, data=recent)["y"].to_numpy()).all()
+    from forecaster.prepare import prepare
+
+    with pytest.raises(DataError, match=r"prepare it with model\.prepare"):
+        model.predict_origins(prepare(recent, model.config.data, "y"), np.array([150]))
+
+
+def test_calendar_on_yearly_data_changes_nothing():
+    years = pd.date_range("1900-01-01", periods=120, freq="YS")
+    frame = pd.DataFrame({"y": np.sin(np.arange(120) / 3.0) + np.arange(120) / 50}, index=years)
+    on, off = (fitted(frame, tiny(window=5, calendar=calendar)) for calendar in (True, False))
+    assert on.calendar_ == () and on.net_.rnn.input_size == 1
+    assert _same_state(_state(on), _state(off))
+    pd.testing.assert_frame_equal(on.forecast(3), off.forecast(3))
+    assert on.predict(frame[["y"]].to_numpy()[-5:][None]).shape == (1, 1)  # no calendar: no times needed
+
+
+def test_a_model_saved_before_calendar_inputs_loads_unchanged(synthetic_series, tmp_path):
+    old = fitted(synthetic_series, tiny(features=("x",)))
+    folder = old.save(tmp_path / "old")
+    _edit_json(folder / CONFIG_FILE, lambda raw: raw["data"].pop("calendar"))  # what files from before hold
+    _edit_json(folder / META_FILE, lambda raw: raw.pop("calendar"))
+    loaded = LSTMForecaster.load(folder)
+    assert loaded.config.data.calendar is False and loaded.calendar_ == ()
+    pd.testing.assert_frame_equal(loaded.forecast(5), old.forecast(5))
+    prepared = loaded.prepare(synthetic_series)
+    np.testing.assert_array_equal(loaded.predict_origins(prepared, prepared.test_origins), _test_predictions(old))
+
+
+def test_a_calendar_file_naming_a_foreign_term_is_refused(synthetic_series, tmp_path):
+    folder = fitted(synthetic_series, tiny(calendar=True)).save(tmp_path / "m")
+    _edit_json(folder / META_FILE, lambda raw: raw.update(calendar=["month_sin", "month_cos"]))
+    with pytest.raises(ModelFileError, match="metadata is damaged"):
+        LSTMForecaster.load(folder)

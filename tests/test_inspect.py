@@ -261,3 +261,20 @@ def test_a_forecast_splits_into_the_skip_and_the_recurrent_part(synthetic_series
     assert parts.base + parts.recurrent == pytest.approx(forecast, abs=1e-4)
     assert inspection.trace.state_match_max_abs_error < 1e-5  # the relative inputs are replayed too
     assert "linear skip" in parts.sentence("m") and inspection.to_dict()["forecast_parts"]["base_forecast"] == parts.base
+
+
+def test_a_calendar_model_is_traced_and_attributed_with_its_calendar_columns(synthetic_series):
+    config = ForecasterConfig(data=DataConfig(target="y", features=("x",), window=10, calendar=True),
+                              model=ModelConfig(units=8, skip=False), train=TrainConfig(epochs=2, seed=0))
+    model = LSTMForecaster(config).fit(synthetic_series)
+    inspection = inspect_window(model, ig_steps=128)
+    assert inspection.columns == ["y", "x", "dow_sin", "dow_cos"]
+    assert list(inspection.window_frame.columns) == ["y", "x"]  # the picture's window: data columns in their units
+    assert inspection.window.shape == (10, 4) and inspection.attribution.values.shape == (10, 4)
+    assert inspection.trace.state_match_max_abs_error < 1e-5
+    assert inspection.attribution.completeness_error < 1e-3
+    assert np.abs(inspection.attribution.values[:, 2:]).sum() > 0  # the calendar moved the forecast
+    by_feature = inspection.to_dict()["attribution_by_feature"]
+    assert list(by_feature) == inspection.columns
+    np.testing.assert_allclose(sum(by_feature.values()),
+                               inspection.attribution.output - inspection.attribution.baseline_output, atol=1e-3)

@@ -11,6 +11,10 @@ from forecaster.errors import ConfigError, DataError
 from forecaster.prepare import (
     Scaler,
     calendar_gaps,
+    calendar_names,
+    calendar_phases,
+    calendar_terms,
+    describe_calendar,
     clean,
     clip_outliers,
     fill_missing,
@@ -28,6 +32,7 @@ from forecaster.prepare import (
     select_columns,
     short_series_message,
     split_points,
+    next_timestamps,
     transform_target,
     window_counts,
 )
@@ -606,3 +611,184 @@ def test_short_series_message_names_the_starved_part_and_resampling() -> None:
     coarse = short_series_message(4, (0.7, 0.15, 0.15), resample="MS")
     assert coarse.endswith("; load more data or resample less coarsely.")
     assert short_series_message(6, (0.7, 0.15, 0.15)) is None
+
+
+# ---------------------------------------------------------------- calendar inputs
+
+def _pair(terms: pd.DataFrame, term: str, when: str) -> tuple[float, float]:
+    row = terms.loc[pd.Timestamp(when)]
+    return float(row[f"{term}_sin"]), float(row[f"{term}_cos"])
+
+
+def test_hourly_calendar_has_hour_and_day_of_week_and_day_of_year_from_two_years() -> None:
+    one_year = pd.date_range("2010-01-01", "2010-12-31 23:00", freq="h")
+    terms = calendar_terms(one_year, "h")
+    assert list(terms.columns) == ["hour_sin", "hour_cos", "dow_sin", "dow_cos"]
+    assert terms.index.equals(one_year)
+    np.testing.assert_allclose(_pair(terms, "hour", "2010-03-01 00:00"), (0.0, 1.0), atol=1e-12)
+    np.testing.assert_allclose(_pair(terms, "hour", "2010-03-01 06:00"), (1.0, 0.0), atol=1e-12)
+    np.testing.assert_allclose(_pair(terms, "hour", "2010-03-01 18:00"), (-1.0, 0.0), atol=1e-12)
+    # 2010-03-01 is a Monday: the week starts there; Thursday noon is half way round.
+    np.testing.assert_allclose(_pair(terms, "dow", "2010-03-01 00:00"), (0.0, 1.0), atol=1e-12)
+    np.testing.assert_allclose(_pair(terms, "dow", "2010-03-04 12:00"), (0.0, -1.0), atol=1e-12)
+    two_years = pd.date_range("2010-01-01", "2011-12-31 23:00", freq="h")
+    assert calendar_names(two_years, "h")[-2:] == ("doy_sin", "doy_cos")
+    assert describe_calendar(calendar_names(two_years, "h"), "h") == "hour of day, day of week, day of year"
+    assert calendar_names(pd.date_range("2010-01-01", periods=500, freq="15min"), "15min")[:2] == ("hour_sin",
+                                                                                                  "hour_cos")
+
+
+def test_daily_calendar_has_day_of_week_and_day_of_year() -> None:
+    days = pd.date_range("2012-01-01", "2015-12-31", freq="D")
+    terms = calendar_terms(days, "D")
+    assert list(terms.columns) == ["dow_sin", "dow_cos", "doy_sin", "doy_cos"]
+    np.testing.assert_allclose(_pair(terms, "doy", "2013-01-01"), (0.0, 1.0), atol=1e-12)
+    np.testing.assert_allclose(_pair(terms, "doy", "2013-07-02"), (np.sin(2 * np.pi * 182 / 365),
+                                                                   np.cos(2 * np.pi * 182 / 365)), atol=1e-12)
+    np.testing.assert_allclose(_pair(terms, "doy", "2012-12-31"), (np.sin(2 * np.pi * 365 / 366),
+                                                                   np.cos(2 * np.pi * 365 / 366)), atol=1e-12)
+    # Every seventh day the same day-of-week pair, and seven different pairs in a week.
+    np.testing.assert_allclose(terms["dow_sin"].to_numpy()[7:], terms["dow_sin"].to_numpy()[:-7], atol=1e-12)
+    assert len(np.unique(terms[["dow_sin", "dow_cos"]].iloc[:7].round(9).to_numpy(), axis=0)) == 7
+    # Under two years, day of year would only say where in the series a row is: it is left out.
+    assert calendar_names(days[:700], "D") == ("dow_sin", "dow_cos")
+
+
+def test_business_day_calendar_cycles_over_five_trading_days() -> None:
+    trading = pd.bdate_range("2015-01-05", "2017-12-29")
+    terms = calendar_terms(trading, "B")
+    assert list(terms.columns) == ["dow_sin", "dow_cos", "doy_sin", "doy_cos"]
+    for day, weekday in zip(("2015-01-05", "2015-01-07", "2015-01-09"), (0, 2, 4)):  # Monday, Wednesday, Friday
+        angle = 2 * np.pi * weekday / 5
+        np.testing.assert_allclose(_pair(terms, "dow", day), (np.sin(angle), np.cos(angle)), atol=1e-12)
+    assert describe_calendar(tuple(terms.columns), "B") == "day of the trading week, day of year"
+
+
+@pytest.mark.parametrize("freq,start,term,when,month_phase", [
+    ("MS", "2000-01-01", "month", "2000-04-01", 3 / 12),
+    ("ME", "2000-01-31", "month", "2000-04-30", 3 / 12),
+    ("QS", "2000-01-01", "quarter", "2000-10-01", 3 / 4),
+])
+def test_monthly_and_quarterly_calendars(freq, start, term, when, month_phase) -> None:
+    index = pd.date_range(start, periods=40, freq=freq)
+    terms = calendar_terms(index, freq)
+    assert list(terms.columns) == [f"{term}_sin", f"{term}_cos"]
+    angle = 2 * np.pi * month_phase
+    np.testing.assert_allclose(_pair(terms, term, when), (np.sin(angle), np.cos(angle)), atol=1e-12)
+
+
+@pytest.mark.parametrize("freq", ["YS", "YE", None, "not a frequency"])
+def test_yearly_and_irregular_series_get_no_calendar(freq) -> None:
+    index = pd.date_range("1990-01-01", periods=30, freq="YS")
+    terms = calendar_terms(index, freq)
+    assert terms.shape == (30, 0) and calendar_names(index, freq) == () and describe_calendar((), freq) == ""
+
+
+@pytest.mark.parametrize("freq,index", [
+    ("h", pd.date_range("2010-01-01", periods=20_000, freq="h")),
+    ("D", pd.date_range("2010-01-01", periods=1_000, freq="D")),
+    ("B", pd.bdate_range("2010-01-01", periods=1_000)),
+    ("W-SUN", pd.date_range("2010-01-03", periods=200, freq="W-SUN")),
+    ("MS", pd.date_range("2000-01-01", periods=40, freq="MS")),
+])
+def test_calendar_terms_lie_on_the_unit_circle_and_invert_to_their_phases(freq, index) -> None:
+    terms = calendar_terms(index, freq)
+    assert terms.shape[1] >= 2 and np.all(np.abs(terms.to_numpy()) <= 1.0)
+    phases = calendar_phases(terms)
+    for term in phases:
+        np.testing.assert_allclose(terms[f"{term}_sin"] ** 2 + terms[f"{term}_cos"] ** 2, 1.0, atol=1e-12)
+        assert phases[term].between(0.0, 1.0, inclusive="left").all()
+    if "hour" in phases:
+        np.testing.assert_allclose(phases["hour"] * 24, index.hour, atol=1e-9)
+    if "month" in phases:
+        np.testing.assert_allclose(np.round(phases["month"] * 12), index.month - 1, atol=1e-9)
+
+
+def test_calendar_terms_rebuild_given_columns_and_refuse_foreign_ones() -> None:
+    short = pd.date_range("2010-01-01", periods=100, freq="h")  # too short for day of year by itself
+    asked = ("hour_sin", "hour_cos", "dow_sin", "dow_cos", "doy_sin", "doy_cos")
+    assert tuple(calendar_terms(short, "h", asked).columns) == asked
+    with pytest.raises(ValueError, match="month_sin"):
+        calendar_terms(short, "h", ("month_sin",))
+
+
+def test_next_timestamps_step_to_the_next_row_and_past_the_end_on_the_calendar() -> None:
+    trading = pd.DatetimeIndex(["2015-12-30", "2015-12-31", "2016-01-04", "2016-01-08"])  # holidays and gaps
+    assert list(next_timestamps(trading, "B")) == [pd.Timestamp(d) for d in ("2015-12-31", "2016-01-04",
+                                                                             "2016-01-08", "2016-01-11")]
+
+
+def _calendar_config(**changes) -> DataConfig:
+    return _config(calendar=True, **changes)
+
+
+def test_calendar_inputs_follow_the_scaled_columns_unscaled(synthetic_series: pd.DataFrame) -> None:
+    long = synthetic_series.reindex(pd.date_range("2020-01-01", periods=900, freq="D", name="date")).interpolate()
+    prepared = prepare(long, _calendar_config(features=("x",)), "y")
+    plain = prepare(long, _config(features=("x",)), "y")
+    assert prepared.calendar_columns == ("dow_sin", "dow_cos", "doy_sin", "doy_cos")
+    assert prepared.inputs.shape == (900, 2 + 4) and prepared.inputs.dtype == np.float32
+    np.testing.assert_array_equal(prepared.inputs[:, :2], plain.inputs)  # the data columns are untouched
+    np.testing.assert_array_equal(prepared.target, plain.target)
+    assert prepared.scaler.center.shape == (2,)  # sized for the data columns only
+    np.testing.assert_array_equal(prepared.scaler.center, plain.scaler.center)
+    assert plain.calendar_columns == ()
+    assert np.all(np.abs(prepared.inputs[:, 2:]) <= 1.0)
+
+
+def test_each_row_carries_the_calendar_of_the_next_step(synthetic_series: pd.DataFrame) -> None:
+    prepared = prepare(synthetic_series, _calendar_config(), "y")
+    index = synthetic_series.index
+    known = prepared.inputs[:, 1:].astype(np.float64)  # (T, 2): day of week of row t + 1
+    expected = calendar_terms(index[1:], "D", prepared.calendar_columns).to_numpy()
+    np.testing.assert_allclose(known[:-1], expected, atol=1e-6)
+    after_the_end = calendar_terms(pd.DatetimeIndex([index[-1] + pd.Timedelta(days=1)]), "D",
+                                   prepared.calendar_columns).to_numpy()
+    np.testing.assert_allclose(known[-1], after_the_end[0], atol=1e-6)
+    # So a window's last row (its origin) carries the calendar of the first step forecast.
+    origin = int(prepared.test_origins[0])
+    first_step = calendar_terms(index[[origin + 1]], "D", prepared.calendar_columns).to_numpy()[0]
+    np.testing.assert_allclose(input_windows(prepared.inputs, np.array([origin]), 10)[0, -1, 1:], first_step, atol=1e-6)
+
+
+def test_calendar_inputs_depend_on_the_timestamps_only(synthetic_series: pd.DataFrame) -> None:
+    config = _calendar_config(features=("x",), transform="diff")
+    prepared = prepare(synthetic_series, config, "y")
+    other_values = synthetic_series * 3.0 + 100.0
+    other_values.iloc[1:-1:5] = np.nan  # gaps to fill change values, not dates
+    changed = prepare(other_values, config, "y")
+    np.testing.assert_array_equal(changed.inputs[1:, 2:], prepared.inputs[1:, 2:])
+    assert not np.array_equal(changed.inputs[:, :2], prepared.inputs[:, :2])
+    shifted = synthetic_series.set_axis(synthetic_series.index + pd.Timedelta(days=1))
+    moved = prepare(shifted, config, "y")
+    np.testing.assert_array_equal(moved.inputs[:, :2], prepared.inputs[:, :2])
+    assert not np.allclose(moved.inputs[:, 2:], prepared.inputs[:, 2:])
+    np.testing.assert_allclose(moved.inputs[:-1, 2:], prepared.inputs[1:, 2:], atol=1e-6)  # one day later
+
+
+def test_trading_days_carry_the_next_trading_day_across_holidays() -> None:
+    days = pd.bdate_range("2015-01-01", "2017-12-29").drop(pd.DatetimeIndex(["2015-12-25", "2016-01-01"]))
+    frame = pd.DataFrame({"y": np.linspace(1.0, 2.0, len(days))}, index=days)
+    prepared = prepare(frame, _calendar_config(), "y")
+    assert prepared.calendar_columns == ("dow_sin", "dow_cos", "doy_sin", "doy_cos")
+    row = int(days.get_loc(pd.Timestamp("2015-12-24")))  # Thursday before Christmas: next is Monday the 28th
+    monday = calendar_terms(pd.DatetimeIndex(["2015-12-28"]), "B", prepared.calendar_columns).to_numpy()[0]
+    np.testing.assert_allclose(prepared.inputs[row, 1:], monday, atol=1e-6)
+
+
+def test_calendar_without_terms_changes_nothing() -> None:
+    years = pd.date_range("1900-01-01", periods=120, freq="YS")
+    frame = pd.DataFrame({"y": np.sin(np.arange(120) / 3.0)}, index=years)
+    on, off = prepare(frame, _calendar_config(window=5), "y"), prepare(frame, _config(window=5), "y")
+    assert on.calendar_columns == () and on.inputs.shape == (120, 1)
+    np.testing.assert_array_equal(on.inputs, off.inputs)
+
+
+def test_a_fitted_models_calendar_columns_are_rebuilt_on_new_data(synthetic_series: pd.DataFrame) -> None:
+    asked = ("dow_sin", "dow_cos", "doy_sin", "doy_cos")  # a model fitted on years of data
+    prepared = prepare(synthetic_series, _calendar_config(), "y", freq="D", calendar=asked)
+    assert prepared.calendar_columns == asked and prepared.inputs.shape == (600, 5)
+    undated = synthetic_series.reset_index(drop=True)
+    with pytest.raises(DataError, match="calendar inputs, which need dates"):
+        prepare(undated, _calendar_config(), "y", calendar=asked)
+    assert prepare(undated, _calendar_config(), "y").calendar_columns == ()
