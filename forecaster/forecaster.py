@@ -94,9 +94,14 @@ def drift_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tupl
 
 def simple_starts(prepared: Prepared, window: int, horizon: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The baselines a linear skip can start from, each as (weight, bias) of the scaled window."""
-    return {"ridge": ridge_in_scaled_space(prepared, window, horizon),
-            "naive": naive_in_scaled_space(prepared.inputs.shape[1], window, horizon),
-            "drift": drift_in_scaled_space(prepared, window, horizon)}
+    starts = {"naive": naive_in_scaled_space(prepared.inputs.shape[1], window, horizon),
+              "drift": drift_in_scaled_space(prepared, window, horizon)}
+    try:
+        starts = {"ridge": ridge_in_scaled_space(prepared, window, horizon), **starts}
+    except (ValueError, np.linalg.LinAlgError):  # values too large for a least-squares fit: start elsewhere
+        pass
+    return {name: (weight, bias) for name, (weight, bias) in starts.items()
+            if np.isfinite(weight).all() and np.isfinite(bias).all()}
 
 
 def _start_at_ridge(net: RecurrentForecaster, prepared: Prepared, window: int, horizon: int) -> str:
@@ -108,9 +113,11 @@ def _start_at_ridge(net: RecurrentForecaster, prepared: Prepared, window: int, h
 
     def val_loss(name: str) -> float:
         weight, bias = starts[name]
-        return float(np.mean((windows @ weight.T + bias - targets) ** 2))
+        with np.errstate(all="ignore"):
+            loss = float(np.mean((windows @ weight.T + bias - targets) ** 2))
+        return loss if np.isfinite(loss) else np.inf
 
-    chosen = min(starts, key=val_loss)  # ridge first: it wins ties
+    chosen = min(starts, key=val_loss)  # ridge first: it wins ties; naive is always there
     weight, bias = starts[chosen]
     with torch.no_grad():
         net.skip.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
@@ -142,12 +149,13 @@ class LSTMForecaster:
         torch.manual_seed(self.config.train.seed)
         window, horizon = self.config.data.window, self.config.data.horizon
         net = _network(self.config, prepared.inputs.shape[1])
-        self.skip_start_ = _start_at_ridge(net, prepared, window, horizon) if net.skip is not None else None
+        skip_start = _start_at_ridge(net, prepared, window, horizon) if net.skip is not None else None
         net = net.to(device)
         train = self._windows(prepared, prepared.train_origins, window, horizon)
         val = self._windows(prepared, prepared.val_origins, window, horizon)
         self.history_: History = train_network(net, train, val, self.config.train, progress, stop_event)
         self.net_ = net
+        self.skip_start_ = skip_start
         self.target_ = target
         self.columns_ = list(prepared.frame.columns)
         self.freq_ = known_freq or infer_freq(prepared.index)  # the one prepare built the calendar inputs for
