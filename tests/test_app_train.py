@@ -255,8 +255,13 @@ def test_the_relative_and_skip_switches_reach_the_model(synthetic_selection):
 def test_the_calendar_checkbox_names_this_datas_terms_and_reaches_the_model(synthetic_selection):
     at = open_train(synthetic_selection)
     box = inputs(at)["Calendar inputs"]
-    assert box.value is False and not box.disabled  # off until measured
+    assert box.value is True and not box.disabled  # on by default for daily data, where it was measured to help
     assert "day of week" in box.help and "day of year" not in box.help  # 600 days: too short for day of year
+    set_tiny(at, **{"Calendar inputs": False})
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    assert job.config.data.calendar is False
+    assert job.wait(WAIT) and job.status == "done", job.error
     set_tiny(at, **{"Calendar inputs": True})
     button(at, "Train").click().run()
     assert not at.exception and not at.error

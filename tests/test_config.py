@@ -185,3 +185,9 @@ def test_default_config_batch_size_grows_with_length() -> None:
     assert default_config("D", 200).train.batch_size == 16
     assert default_config("D", 1000).train.batch_size == 32
     assert default_config("D", 10_000).train.batch_size == 64
+
+
+@pytest.mark.parametrize("freq, calendar", [("D", True), ("h", False), ("B", False), ("MS", False), (None, False)])
+def test_calendar_inputs_are_on_by_default_where_they_were_measured_to_help(freq, calendar) -> None:
+    assert default_config(freq, 5000).data.calendar is calendar
+    assert DataConfig().calendar is False  # the plain dataclass default stays off
