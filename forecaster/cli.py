@@ -585,8 +585,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
                   + "; train one with: python -m forecaster train --data sample:seattle-weather")
         else:
             table = store.table(args.dataset)[["Created", "Dataset", "Target", "Cell", "Layers", "Units", "Window",
-                                                "Epochs", "MAE", "Naive MAE", "Skill vs naive", "Label"]]
-            table["Skill vs naive"] = table["Skill vs naive"].map(lambda v: "-" if v != v or v is None else f"{v:+.1%}")
+                                                "Epochs", "MAE", "Naive MAE", "Skill vs naive", "Best baseline",
+                                                "Skill vs best", "Label"]]
+            for column in ("Skill vs naive", "Skill vs best"):
+                table[column] = table[column].map(lambda v: "-" if v is None or v != v else f"{v:+.1%}")
             print(table.to_string(float_format=lambda v: f"{v:.4g}"))
         return 0
     if args.action == "export":
@@ -638,6 +640,9 @@ def _print_run(run) -> None:
     print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
     if run.skill is not None:
         print(f"\nSkill vs naive: {run.skill:+.3f}")
+    if run.skill_vs_best is not None:
+        print(f"Skill vs the best baseline, {run.labels.get(run.best_baseline, run.best_baseline)}: "
+              f"{run.skill_vs_best:+.3f}")
     print(f"Model folder: {run.model_dir or '(not kept)'}")
 
 

@@ -263,9 +263,10 @@ def test_cli_train_records_a_run_that_runs_commands_show_forecast_and_delete(tmp
     listed = json.loads(out)["runs"]
     assert [r["ID"] for r in listed] == [1] and listed[0]["Label"] == "cli test"
     code, out, _ = run(["runs", "list", "--store", str(db)], capsys)
-    assert code == 0 and "series" in out and "cli test" in out
+    assert code == 0 and "series" in out and "cli test" in out and "Skill vs best" in out and "Best baseline" in out
     code, out, _ = run(["runs", "show", "1", "--store", str(db)], capsys)
     assert code == 0 and "Naive (last value)" in out and "content hash" in out
+    assert "Skill vs the best baseline, " in out
     code, out, _ = run(["runs", "show", "1", "--store", str(db), "--json"], capsys)
     assert json.loads(out)["config"]["model"]["units"] == 8
     code, out, err = run(["forecast", "--run", "1", "--store", str(db), "--steps", "3", "--data", str(csv),
