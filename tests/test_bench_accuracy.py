@@ -33,7 +33,7 @@ def test_text_output_reports_cases_skips_and_ends_with_the_headline(bench, capsy
     assert re.search(r"LSTM MAE \S+ \(\S+-\S+\), best .+ \S+, lstm/best \d\.\d{3} \(seeds \d\.\d{3}\), "
                      r"lstm/naive \d\.\d{3}, epochs 1  \[\d+\.\d s, 1 thr\]$", nile), nile
     goog = next(line for line in lines if line.startswith("monthly-goog/h12 "))
-    assert "skipped: The series has 68 usable rows" in goog
+    assert re.search(r": skipped: .*68 .*rows", goog), goog  # the library's own one-line reason
     assert "1 cases ran, 1 skipped" in lines[-2] and lines[-2].startswith("worst single seed: lstm/best ")
     assert LAST.match(lines[-1]).group(1) == "nile/h1"
 
