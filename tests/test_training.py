@@ -356,3 +356,13 @@ def test_the_plateau_schedule_lowers_the_learning_rate_when_validation_stalls(mo
     assert optimizers[0].param_groups[0]["lr"] < 0.05
     with pytest.raises(ConfigError, match="lr_schedule"):
         TrainConfig(lr_schedule="cosine")
+
+
+def test_a_trained_epoch_replaces_the_start_only_when_clearly_better():
+    """Paired per-window gain above one standard error: chance wins on a short validation part keep the start."""
+    rng = np.random.default_rng(0)
+    start = torch.as_tensor(rng.uniform(1.0, 2.0, 19), dtype=torch.float64)
+    noisy = start - torch.as_tensor(rng.normal(0.01, 0.5, 19), dtype=torch.float64)  # lower on average, by chance
+    assert float(noisy.mean()) < float(start.mean())
+    assert not training._clearly_better(start, noisy)
+    assert training._clearly_better(start, start - 0.2 + torch.as_tensor(rng.normal(0, 0.05, 19)))
