@@ -92,10 +92,34 @@ def drift_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tupl
     return weight, slope * np.arange(1, horizon + 1)
 
 
-def simple_starts(prepared: Prepared, window: int, horizon: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The baselines a linear skip can start from, each as (weight, bias) of the scaled window."""
-    starts = {"naive": naive_in_scaled_space(prepared.inputs.shape[1], window, horizon),
-              "drift": drift_in_scaled_space(prepared, window, horizon)}
+def moving_average_in_scaled_space(columns: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """The moving-average baseline over the whole window (every step = the window's mean target value)."""
+    weight = np.zeros((horizon, window * columns))
+    weight[:, 0::columns] = 1.0 / window  # column 0 of every row
+    return weight, np.zeros(horizon)
+
+
+def seasonal_naive_in_scaled_space(columns: int, window: int, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seasonal naive (step k repeats the value one season before it), for a season that fits in the window."""
+    weight = np.zeros((horizon, window * columns))
+    for k in range(1, horizon + 1):
+        weight[k - 1, (window - season + (k - 1) % season) * columns] = 1.0
+    return weight, np.zeros(horizon)
+
+
+def simple_starts(prepared: Prepared, window: int, horizon: int,
+                  freq: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The baselines a linear skip can start from, each as (weight, bias) of the scaled window: every one that is
+    a linear map of the window (ridge, naive, drift, moving average, and seasonal naive when its season fits)."""
+    columns = prepared.inputs.shape[1]
+    starts = {"naive": naive_in_scaled_space(columns, window, horizon),
+              "drift": drift_in_scaled_space(prepared, window, horizon),
+              "moving average": moving_average_in_scaled_space(columns, window, horizon)}
+    from forecaster.baselines import choose_season
+
+    season = choose_season(freq, prepared.y[:prepared.train_end])
+    if season.found and 1 < season.period <= window:  # the same period the seasonal naive baseline uses
+        starts["seasonal naive"] = seasonal_naive_in_scaled_space(columns, window, horizon, season.period)
     try:
         starts = {"ridge": ridge_in_scaled_space(prepared, window, horizon), **starts}
     except (ValueError, np.linalg.LinAlgError):  # values too large for a least-squares fit: start elsewhere
@@ -104,20 +128,34 @@ def simple_starts(prepared: Prepared, window: int, horizon: int) -> dict[str, tu
             if np.isfinite(weight).all() and np.isfinite(bias).all()}
 
 
-def _start_at_ridge(net: RecurrentForecaster, prepared: Prepared, window: int, horizon: int) -> str:
-    """Set the skip to ridge's solution, or naive's or drift's where one does better on the validation part,
-    and the recurrent head to zero: the untrained network forecasts exactly as that baseline. Its name."""
+def _start_at_ridge(net: RecurrentForecaster, prepared: Prepared, window: int, horizon: int,
+                    freq: str | None = None) -> str:
+    """Set the skip to the simple forecast the validation part prefers and the recurrent head to zero, so the
+    untrained network forecasts exactly as that baseline; the baseline's name.
+
+    Naive unless another start (ridge, drift, moving average, seasonal naive) is clearly better on the validation
+    windows: by more than one standard error of the paired per-window difference, the rule early stopping uses
+    to leave the start. A short validation part (19 monthly windows) otherwise picked an overfitted ridge.
+    """
+    from forecaster.training import START_MARGIN_SE
+
     windows = input_windows(prepared.inputs, prepared.val_origins, window).reshape(len(prepared.val_origins), -1)
     targets = prepared.target[prepared.val_origins[:, None] + np.arange(1, horizon + 1)]  # (n_val, horizon)
-    starts = simple_starts(prepared, window, horizon)
+    starts = simple_starts(prepared, window, horizon, freq)
+    with np.errstate(all="ignore"):
+        losses = {name: np.mean((windows @ weight.T + bias - targets) ** 2, axis=1)  # (n_val,) per window
+                  for name, (weight, bias) in starts.items()}
+    naive = losses["naive"]
 
-    def val_loss(name: str) -> float:
-        weight, bias = starts[name]
-        with np.errstate(all="ignore"):
-            loss = float(np.mean((windows @ weight.T + bias - targets) ** 2))
-        return loss if np.isfinite(loss) else np.inf
+    def clearly_better(name: str) -> bool:
+        gain = naive - losses[name]
+        if not np.all(np.isfinite(gain)):
+            return False
+        spread = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+        return bool(gain.mean() > START_MARGIN_SE * spread)
 
-    chosen = min(starts, key=val_loss)  # ridge first: it wins ties; naive is always there
+    better = [name for name in starts if name != "naive" and clearly_better(name)]
+    chosen = min(better, key=lambda name: float(losses[name].mean())) if better else "naive"
     weight, bias = starts[chosen]
     with torch.no_grad():
         net.skip.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
@@ -149,7 +187,8 @@ class LSTMForecaster:
         torch.manual_seed(self.config.train.seed)
         window, horizon = self.config.data.window, self.config.data.horizon
         net = _network(self.config, prepared.inputs.shape[1])
-        skip_start = _start_at_ridge(net, prepared, window, horizon) if net.skip is not None else None
+        freq_ = self.config.data.resample or freq or data_freq or infer_freq(prepared.index)
+        skip_start = _start_at_ridge(net, prepared, window, horizon, freq_) if net.skip is not None else None
         net = net.to(device)
         train = self._windows(prepared, prepared.train_origins, window, horizon)
         val = self._windows(prepared, prepared.val_origins, window, horizon)

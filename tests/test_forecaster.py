@@ -555,7 +555,8 @@ def test_training_never_keeps_weights_worse_on_validation_than_the_start(synthet
     assert model.skip_start_ in ("ridge", "naive", "drift")
     windows = input_windows(prepared.inputs, prepared.val_origins, 10).reshape(len(prepared.val_origins), -1)
     targets = prepared.target[prepared.val_origins[:, None] + np.arange(1, 3)]
-    start = min(float(np.mean((windows @ w.T + b - targets) ** 2)) for w, b in simple_starts(prepared, 10, 2).values())
+    weight, bias = simple_starts(prepared, 10, 2, "D")[model.skip_start_]
+    start = float(np.mean((windows @ weight.T + bias - targets) ** 2))
     assert min(model.history_.val_loss) >= 0 and model.history_.best_epoch >= 0
     kept = float(np.mean((model.predict_origins(prepared, prepared.val_origins) - prepared.y[
         prepared.val_origins[:, None] + np.arange(1, 3)]) ** 2)) / prepared.scaler.scale[0] ** 2
@@ -730,3 +731,24 @@ def test_a_calendar_file_naming_a_foreign_term_is_refused(synthetic_series, tmp_
     _edit_json(folder / META_FILE, lambda raw: raw.update(calendar=["month_sin", "month_cos"]))
     with pytest.raises(ModelFileError, match="metadata is damaged"):
         LSTMForecaster.load(folder)
+
+
+def test_every_start_of_the_skip_forecasts_exactly_as_its_baseline(synthetic_series):
+    """Naive, moving average and seasonal naive are linear maps of the window too: each start is its baseline."""
+    from forecaster.baselines import MovingAverage, NaiveForecast, SeasonalNaive
+    from forecaster.forecaster import (moving_average_in_scaled_space, naive_in_scaled_space,
+                                       seasonal_naive_in_scaled_space)
+    from forecaster.prepare import input_windows, prepare
+
+    config = tiny(features=("x",), horizon=5)
+    prepared = prepare(synthetic_series, config.data, "y")
+    columns, origins = prepared.inputs.shape[1], prepared.test_origins
+    windows = input_windows(prepared.inputs, origins, 10).reshape(len(origins), -1).astype(np.float64)
+    scale, center = prepared.scaler.scale[0], prepared.scaler.center[0]
+    for start, baseline in ((naive_in_scaled_space(columns, 10, 5), NaiveForecast()),
+                            (moving_average_in_scaled_space(columns, 10, 5), MovingAverage(10)),
+                            (seasonal_naive_in_scaled_space(columns, 10, 5, 3), SeasonalNaive(3))):
+        weight, bias = start
+        ours = (windows @ weight.T + bias) * scale + center
+        theirs = baseline.fit(prepared.y, prepared.train_end, 5).predict_at(prepared.y, origins)
+        np.testing.assert_allclose(ours, theirs, atol=1e-5 * scale, err_msg=baseline.label)
