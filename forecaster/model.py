@@ -77,8 +77,8 @@ class RecurrentForecaster(nn.Module):
     - `residual`: the head predicts the change from the last observed value, so an untrained network
       starts from the naive forecast;
     - a linear skip (`window` given and `skip=True`): a fixed linear map from the whole window to every
-      step, added to the head's output in place of the last value; the estimator sets it to the ridge
-      baseline's solution (or naive's or drift's, whichever the validation part prefers) and the head to
+      step, added to the head's output in place of the last value; the estimator sets it to a baseline that
+      is a linear map of the window (ridge, drift, moving average, seasonal naive, or naive) and the head to
       zero, so the untrained network forecasts exactly as that baseline.
     """
 

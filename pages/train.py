@@ -70,9 +70,9 @@ relative = remembered(cols[0].checkbox, "Read windows relative to their last val
                            "change from that value. Extra features keep their own scaled levels.")
 skip = remembered(cols[1].checkbox, "Linear skip, started at ridge", "skip", m.skip, disabled=transform != "none",
                   help="A fixed linear map from the window to every step ahead, set before training to the ridge "
-                       "baseline (or naive or drift, whichever does best on the validation part); the LSTM starts at "
-                       "zero and learns only what that misses, so it starts where ridge is. Needs levels "
-                       "(target transform 'none').")
+                       "baseline, drift, the moving average or seasonal naive when one beats naive clearly on the "
+                       "validation part, else to naive; the LSTM starts at zero and learns only what that misses, "
+                       "so it starts where that baseline is. Needs levels (target transform 'none').")
 residual = remembered(cols[2].checkbox, "Learn the change from the last value", "residual", m.residual,
                       disabled=relative or (skip and transform == "none"),
                       help="The network predicts how far the series moves from its last value, so it starts from the "
