@@ -126,7 +126,7 @@ def quick_start(browser, url: str) -> float:
 def widget_latency(page, rounds: int) -> list[float]:
     """Seconds from moving the Data page's training-part slider to its caption being redrawn."""
     sidebar(page, "Data")
-    page.get_by_role("heading", name="Using: ").first.wait_for()
+    page.get_by_role("heading", name="Using: ").first.wait_for(timeout=120_000)  # a loaded machine may be slow
     slider = page.get_by_role("slider").first
     times = []
     for index in range(rounds):

@@ -19,6 +19,20 @@ from forecaster.errors import ConfigError, TrainingError
 EVAL_BATCH = 4096  # windows per forward pass when no gradient is needed
 
 
+def flush_denormals() -> None:
+    """Treat denormal floats as zero in this thread and in the CPU worker threads it creates from now on.
+
+    With the recurrent head started at zero (the linear skip's start) the gradients through the LSTM pass
+    through denormal sizes, where CPU arithmetic is ~100x slower: an hourly epoch took 39 s instead of 7 s.
+    Threads inherit the setting when they are created, so it is set on import, when threads are configured
+    and when training starts. Values below 1e-38 change no forecast.
+    """
+    torch.set_flush_denormal(True)
+
+
+flush_denormals()
+
+
 @dataclass(frozen=True)
 class EpochReport:
     """What the progress callback receives after every epoch."""
@@ -106,6 +120,7 @@ def configure_threads(threads: int | None = None, sharing: int = 1) -> int:
     threads on 2 busy cores ran an epoch 10x slower than 1 thread), so only cores that other
     processes leave idle now are taken, and runs side by side in this process share them.
     """
+    flush_denormals()
     if threads is None:
         env = os.environ.get("FORECASTER_THREADS", "").strip()
         if env.isdigit() and int(env) > 0:
@@ -207,6 +222,7 @@ def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
                   stop_event: threading.Event | None = None) -> History:
     """Fit `net` on (inputs, targets) windows, stop early on validation loss, restore the best weights."""
     device = next(net.parameters()).device
+    flush_denormals()
     # Built once and kept on the device: every batch is an index into these tensors.
     x_train = torch.as_tensor(train[0], dtype=torch.float32, device=device)  # (n, window, features)
     y_train = torch.as_tensor(train[1], dtype=torch.float32, device=device)  # (n, horizon)

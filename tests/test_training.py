@@ -366,3 +366,10 @@ def test_a_trained_epoch_replaces_the_start_only_when_clearly_better():
     assert float(noisy.mean()) < float(start.mean())
     assert not training._clearly_better(start, noisy)
     assert training._clearly_better(start, start - 0.2 + torch.as_tensor(rng.normal(0, 0.05, 19)))
+
+
+def test_denormal_floats_are_flushed_for_training():
+    """With the head started at zero, gradients pass through denormal sizes: unflushed, an hourly epoch was 5x slower."""
+    training.flush_denormals()
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # a denormal float32
+    assert float(tiny * 1.0) == 0.0
