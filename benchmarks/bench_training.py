@@ -23,7 +23,7 @@ from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainCo
 from forecaster.datasets import load_sample  # noqa: E402
 from forecaster.forecaster import LSTMForecaster  # noqa: E402
 from forecaster.prepare import input_windows, prepare  # noqa: E402
-from forecaster.training import configure_threads, resolve_device  # noqa: E402
+from forecaster.training import configure_threads, flush_denormals, resolve_device  # noqa: E402
 
 CASES = {"daily": ("seattle-weather", "temp_max", 30), "hourly": ("seattle-temps", "temp", 168)}
 UNITS, LAYERS, BATCH, LR = 64, 2, 32, 1e-3
@@ -140,6 +140,8 @@ def main() -> int:
                         help="run only this case (repeatable; default: all)")
     args = parser.parse_args()
     threads = configure_threads(args.threads)
+    # Before any torch work, so the CPU worker threads both sides share inherit it as fit's own threads do.
+    flush_denormals()
     reps = args.reps or (2 if args.quick else 4)
     epochs = args.epochs or (4 if args.quick else 6)
     results = [run_case(name, reps, epochs) for name in (args.case or CASES)]

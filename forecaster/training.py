@@ -22,15 +22,12 @@ EVAL_BATCH = 4096  # windows per forward pass when no gradient is needed
 def flush_denormals() -> None:
     """Treat denormal floats as zero in this thread and in the CPU worker threads it creates from now on.
 
-    With the recurrent head started at zero (the linear skip's start) the gradients through the LSTM pass
-    through denormal sizes, where CPU arithmetic is ~100x slower: an hourly epoch took 39 s instead of 7 s.
-    Threads inherit the setting when they are created, so it is set on import, when threads are configured
-    and when training starts. Values below 1e-38 change no forecast.
+    Gradients that vanish through a long window (and, with the recurrent head started at zero, from the
+    start) pass through denormal sizes, where CPU arithmetic is ~100x slower: an hourly epoch took 39 s
+    instead of 7 s. Worker threads inherit the setting when they are created. `train_network` sets it while
+    it trains and turns it off again for the calling thread, whose Python floats it would otherwise change.
     """
     torch.set_flush_denormal(True)
-
-
-flush_denormals()
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,6 @@ def configure_threads(threads: int | None = None, sharing: int = 1) -> int:
     threads on 2 busy cores ran an epoch 10x slower than 1 thread), so only cores that other
     processes leave idle now are taken, and runs side by side in this process share them.
     """
-    flush_denormals()
     if threads is None:
         env = os.environ.get("FORECASTER_THREADS", "").strip()
         if env.isdigit() and int(env) > 0:
@@ -196,9 +192,9 @@ def predict_batched(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     return torch.cat(outputs) if outputs else inputs.new_zeros((0, 0))
 
 
-def _window_losses(net: nn.Module, criterion: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The criterion of each window on its own (n,), on the CPU in float64; their mean is the validation loss."""
-    per_element = type(criterion)(reduction="none")
+def _window_losses(net: nn.Module, loss: str, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The loss of each window on its own (n,), on the CPU in float64; their mean is the validation loss."""
+    per_element = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}[loss](reduction="none")
     losses = per_element(predict_batched(net, inputs), targets)  # (n, horizon)
     return losses.reshape(len(losses), -1).mean(dim=1).double().cpu()
 
@@ -221,8 +217,17 @@ def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
                   config: TrainConfig, progress: Callable[[EpochReport], None] | None = None,
                   stop_event: threading.Event | None = None) -> History:
     """Fit `net` on (inputs, targets) windows, stop early on validation loss, restore the best weights."""
-    device = next(net.parameters()).device
     flush_denormals()
+    try:
+        return _train(net, train, val, config, progress, stop_event)
+    finally:
+        torch.set_flush_denormal(False)  # this thread's Python floats are its caller's again
+
+
+def _train(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+           config: TrainConfig, progress: Callable[[EpochReport], None] | None,
+           stop_event: threading.Event | None) -> History:
+    device = next(net.parameters()).device
     # Built once and kept on the device: every batch is an index into these tensors.
     x_train = torch.as_tensor(train[0], dtype=torch.float32, device=device)  # (n, window, features)
     y_train = torch.as_tensor(train[1], dtype=torch.float32, device=device)  # (n, horizon)
@@ -239,7 +244,7 @@ def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
 
     history = History()
     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    start_losses = _window_losses(net, criterion, x_val, y_val)  # the untrained net is the first candidate
+    start_losses = _window_losses(net, config.loss, x_val, y_val)  # the untrained net is the first candidate
     best_val = float(start_losses.mean())
     started = time.perf_counter()
     epochs_without_gain = 0
@@ -266,7 +271,7 @@ def train_network(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
         sizes = torch.full((len(batch_losses),), float(batch_size), device=device)
         sizes[-1] = seen - batch_size * (len(batch_losses) - 1)  # the last batch may be smaller
         train_loss = float(torch.stack(batch_losses) @ sizes) / seen
-        val_losses = _window_losses(net, criterion, x_val, y_val)
+        val_losses = _window_losses(net, config.loss, x_val, y_val)
         val_loss = float(val_losses.mean())
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             net.load_state_dict(best_state)
