@@ -68,7 +68,7 @@ relative = remembered(cols[0].checkbox, "Read windows relative to their last val
                       help="The LSTM sees each window's target as its distance from the window's last value (as RevIN "
                            "does), so a level never seen in training reads like a familiar one; it then predicts the "
                            "change from that value. Extra features keep their own scaled levels.")
-skip = remembered(cols[1].checkbox, "Linear skip, started at ridge", "skip", m.skip, disabled=transform != "none",
+skip = remembered(cols[1].checkbox, "Linear skip from the best simple forecast", "skip", m.skip, disabled=transform != "none",
                   help="A fixed linear map from the window to every step ahead, set before training to the ridge "
                        "baseline, drift, the moving average or seasonal naive when one beats naive clearly on the "
                        "validation part, else to naive; the LSTM starts at zero and learns only what that misses, "

@@ -65,7 +65,7 @@ def test_every_hyperparameter_has_a_widget_with_help():
     missing = [label for label in HYPERPARAMETERS if label not in widgets]
     assert not missing, f"no widget for {missing}; page has {sorted(widgets)}"
     for label in (*HYPERPARAMETERS, "Learn the change from the last value", "Read windows relative to their last value",
-                  "Linear skip, started at ridge"):
+                  "Linear skip from the best simple forecast"):
         assert widgets[label].help and len(widgets[label].help) > 20, f"{label!r} has no help text"
     assert button(at, "Train").help
     assert [s.value for s in at.subheader] == ["Data windows", "Network", "Training"]
@@ -230,9 +230,9 @@ def test_a_result_for_other_data_is_not_shown_as_this_datas(synthetic_selection)
 def test_the_relative_and_skip_switches_reach_the_model(synthetic_selection):
     at = open_train(synthetic_selection)
     assert inputs(at)["Read windows relative to their last value"].value is True
-    assert inputs(at)["Linear skip, started at ridge"].value is True
+    assert inputs(at)["Linear skip from the best simple forecast"].value is True
     assert inputs(at)["Learn the change from the last value"].disabled  # implied by relative windows
-    set_tiny(at, **{"Linear skip, started at ridge": False, "Read windows relative to their last value": False})
+    set_tiny(at, **{"Linear skip from the best simple forecast": False, "Read windows relative to their last value": False})
     assert not inputs(at)["Learn the change from the last value"].disabled
     button(at, "Train").click().run()
     job = at.session_state["job"]
@@ -241,7 +241,7 @@ def test_the_relative_and_skip_switches_reach_the_model(synthetic_selection):
     at.run()
     assert any("Model: LSTM." in s.value for s in at.success), [s.value for s in at.success]
 
-    inputs(at)["Linear skip, started at ridge"].set_value(True).run()
+    inputs(at)["Linear skip from the best simple forecast"].set_value(True).run()
     button(at, "Train").click().run()
     job = at.session_state["job"]
     assert job.wait(WAIT) and job.status == "done", job.error
@@ -249,7 +249,7 @@ def test_the_relative_and_skip_switches_reach_the_model(synthetic_selection):
     message = next(s.value for s in at.success if s.value.startswith("Trained"))
     assert "Model: LSTM + linear skip, its skip set to" in message, message
     inputs(at)["Target transform"].set_value("diff").run()
-    assert inputs(at)["Linear skip, started at ridge"].disabled  # levels only
+    assert inputs(at)["Linear skip from the best simple forecast"].disabled  # levels only
 
 
 def test_the_calendar_checkbox_names_this_datas_terms_and_reaches_the_model(synthetic_selection):
