@@ -97,7 +97,7 @@ class ModelConfig:
     # as RevIN), so a level never seen in training reads like a familiar one. Implies predicting the change.
     relative: bool = True
     # A fixed linear map from the window to every horizon step beside the recurrent head, set to the ridge
-    # baseline (or drift, moving average, seasonal naive or naive, by the validation part) while the recurrent
+    # baseline (or drift, moving average, seasonal naive, smoothing or naive, by the validation part) while the recurrent
     # head starts at zero, as LSTNet's autoregressive highway.
     # Needs the target in levels (transform "none"); with diff or logret it is not used.
     skip: bool = True

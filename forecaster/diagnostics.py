@@ -72,6 +72,14 @@ def autocovariance(x: np.ndarray, lag: int) -> float:
     return float(np.dot(centred[lag:], centred[: n - lag]) / n)
 
 
+def long_run_variance(d: np.ndarray, horizon: int) -> float:
+    """γ0 + 2 Σ_{k=1}^{h-1} γk of a loss differential of h-step forecasts (overlapping, so MA(h-1)); the plain
+    variance where that estimate is not positive."""
+    n = d.size
+    variance = autocovariance(d, 0) + 2 * sum(autocovariance(d, k) for k in range(1, min(horizon, n)))
+    return variance if variance > 0 else autocovariance(d, 0)
+
+
 def diebold_mariano(errors_a: Any, errors_b: Any, horizon: int = 1, loss: str = "absolute",
                     model: str = "the LSTM", other: str = "naive") -> DieboldMariano:
     """Diebold–Mariano test with the Harvey–Leybourne–Newbold small-sample correction.
@@ -102,9 +110,7 @@ def diebold_mariano(errors_a: Any, errors_b: Any, horizon: int = 1, loss: str = 
     if n < 3:
         raise DataError(f"The Diebold–Mariano test needs at least 3 forecasts; got {n}.")
     mean = float(d.mean())
-    variance = autocovariance(d, 0) + 2 * sum(autocovariance(d, k) for k in range(1, min(h, n)))
-    if variance <= 0:  # negative HAC estimate: fall back on the plain variance
-        variance = autocovariance(d, 0)
+    variance = long_run_variance(d, h)
     if variance <= 0 or mean == 0:  # identical losses: no evidence either way
         return DieboldMariano(0.0, 1.0, mean, n, h, loss, model, other)
     dm = mean / math.sqrt(variance / n)

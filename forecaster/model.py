@@ -78,7 +78,8 @@ class RecurrentForecaster(nn.Module):
       starts from the naive forecast;
     - a linear skip (`window` given and `skip=True`): a fixed linear map from the whole window to every
       step, added to the head's output in place of the last value; the estimator sets it to a baseline that
-      is a linear map of the window (ridge, drift, moving average, seasonal naive, or naive) and the head to
+      is a linear map of the window (ridge, drift, moving average, seasonal naive, exponential smoothing distilled
+      into one, or naive) and the head to
       zero, so the untrained network forecasts exactly as that baseline.
     """
 

@@ -69,9 +69,9 @@ relative = remembered(cols[0].checkbox, "Read windows relative to their last val
                            "does), so a level never seen in training reads like a familiar one; it then predicts the "
                            "change from that value. Extra features keep their own scaled levels.")
 skip = remembered(cols[1].checkbox, "Linear skip from the best simple forecast", "skip", m.skip, disabled=transform != "none",
-                  help="A fixed linear map from the window to every step ahead, set before training to the ridge "
-                       "baseline, drift, the moving average or seasonal naive when one beats naive clearly on the "
-                       "validation part, else to naive; the LSTM starts at zero and learns only what that misses, "
+                  help="A fixed linear map from the window to every step ahead, set before training to naive, or "
+                       "to the ridge baseline, drift, the moving average, seasonal naive or exponential smoothing "
+                       "when one beats it clearly on the validation part; the LSTM starts at zero and learns only what that misses, "
                        "so it starts where that baseline is. Needs levels (target transform 'none').")
 residual = remembered(cols[2].checkbox, "Learn the change from the last value", "residual", m.residual,
                       disabled=relative or (skip and transform == "none"),

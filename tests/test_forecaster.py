@@ -552,7 +552,7 @@ def test_training_never_keeps_weights_worse_on_validation_than_the_start(synthet
     config = tiny(horizon=2).replace(train={"epochs": 4, "lr": 0.05})  # a rough lr that can make things worse
     model = fitted(synthetic_series, config)
     prepared = model.prepared_
-    assert model.skip_start_ in ("ridge", "naive", "drift")
+    assert model.skip_start_ in simple_starts(prepared, 10, 2, "D")
     windows = input_windows(prepared.inputs, prepared.val_origins, 10).reshape(len(prepared.val_origins), -1)
     targets = prepared.target[prepared.val_origins[:, None] + np.arange(1, 3)]
     weight, bias = simple_starts(prepared, 10, 2, "D")[model.skip_start_]
@@ -752,3 +752,68 @@ def test_every_start_of_the_skip_forecasts_exactly_as_its_baseline(synthetic_ser
         ours = (windows @ weight.T + bias) * scale + center
         theirs = baseline.fit(prepared.y, prepared.train_end, 5).predict_at(prepared.y, origins)
         np.testing.assert_allclose(ours, theirs, atol=1e-5 * scale, err_msg=baseline.label)
+
+
+# ---------------------------------------------------------------- where the skip starts
+
+def test_the_start_stays_with_naive_then_ridge_unless_another_is_clearly_better() -> None:
+    from forecaster.forecaster import START_CHOICE_SE, choose_start
+
+    rng = np.random.default_rng(0)
+    naive = 1.0 + rng.normal(0, 0.1, 200)
+    drift = naive - 0.001 + rng.normal(0, 0.05, 200)  # a hair better on average, well inside its noise
+    assert choose_start({"naive": naive, "drift": drift}, 1) == "naive"
+    ridge = naive - 0.5 + rng.normal(0, 0.05, 200)
+    assert choose_start({"naive": naive, "ridge": ridge}, 1) == "ridge"
+    level = ridge - 0.002 + rng.normal(0, 0.05, 200)  # better on average, well inside its noise
+    assert choose_start({"naive": naive, "ridge": ridge, "exponential smoothing": level}, 1) == "ridge"
+    clear = ridge - 0.2 + rng.normal(0, 0.01, 200)
+    assert choose_start({"naive": naive, "ridge": ridge, "exponential smoothing": clear, "drift": naive},
+                        1) == "exponential smoothing"
+    assert choose_start({"naive": naive, "ridge": np.full(200, np.nan)}, 1) == "naive"
+    # Losses of overlapping 24-step windows move together: the same mean gain that is clear for 1-step windows
+    # is not when the differences wander (an AR(1) with long memory), as the long-run variance says.
+    wander = np.zeros(200)
+    for t in range(1, 200):
+        wander[t] = 0.95 * wander[t - 1] + rng.normal(0, 0.01)
+    gain = 0.012 + wander - wander.mean()
+    iid_se = gain.std(ddof=1) / np.sqrt(gain.size)
+    assert gain.mean() > START_CHOICE_SE * iid_se  # clear if the windows were independent
+    assert choose_start({"naive": naive, "ridge": naive - gain}, 24) == "naive"
+
+
+def test_the_smoothing_start_reproduces_the_smoothing_baseline_on_training_windows() -> None:
+    """A local level (random walk plus noise): simple smoothing's memory fits in the window, so the distilled
+    map is close to the baseline's own forecasts, and on the validation windows too."""
+    from forecaster.baselines import make_baselines
+    from forecaster.forecaster import smoothing_in_scaled_space
+    from forecaster.prepare import input_windows, prepare
+
+    rng = np.random.default_rng(1)
+    level = 50 + np.cumsum(rng.normal(0, 0.3, 800))
+    frame = pd.DataFrame({"y": level + rng.normal(0, 1.0, 800)},
+                         index=pd.date_range("2020-01-06", periods=800, freq="W-MON", name="date"))
+    config = DataConfig(window=26, horizon=4)
+    prepared = prepare(frame, config, "y", freq="W-MON")
+    weight, bias = smoothing_in_scaled_space(prepared, 26, 4, "W-MON")
+    assert weight.shape == (4, 26) and bias.shape == (4,)
+    ets = make_baselines("W-MON", 26, y_train=prepared.y[:prepared.train_end])["ets"]
+    ets.fit(prepared.y, prepared.train_end, 4)
+    for origins in (prepared.train_origins[100:], prepared.val_origins):
+        windows = input_windows(prepared.inputs, origins, 26).reshape(len(origins), -1)
+        ours = (windows @ weight.T + bias) * prepared.scaler.scale[0] + prepared.scaler.center[0]
+        theirs = ets.predict_at(prepared.y, origins)
+        error = prepared.y[origins[:, None] + np.arange(1, 5)] - theirs
+        assert np.sqrt(np.mean((ours - theirs) ** 2)) < 0.1 * np.sqrt(np.mean(error ** 2))
+
+
+def test_no_smoothing_start_without_enough_training_windows_to_distil_it(synthetic_series) -> None:
+    from forecaster.forecaster import simple_starts, smoothing_in_scaled_space
+    from forecaster.prepare import prepare
+
+    short = synthetic_series.iloc[:40]  # 17 training windows of 10 once smoothing's states warm up: < 2 · 11
+    prepared = prepare(short, DataConfig(window=10, horizon=1), "y", freq="D")
+    assert smoothing_in_scaled_space(prepared, 10, 1, "D") is None
+    assert "exponential smoothing" not in simple_starts(prepared, 10, 1, "D")
+    long = prepare(synthetic_series, DataConfig(window=10, horizon=2), "y", freq="D")
+    assert "exponential smoothing" in simple_starts(long, 10, 2, "D")
