@@ -89,8 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="the run store's SQLite file (default $FORECASTER_HOME/runs.sqlite, "
-                                        "FORECASTER_HOME defaulting to ~/.forecaster)")
+    """--store and --owner: which run store, and whose workspace in it."""
+    from forecaster.workspace import LOCAL_OWNER
+
+    parser.add_argument("--store", help="the run store: a SQLite file or a database URL such as "
+                                        "postgresql+psycopg://user:password@host:5432/db (default $FORECASTER_STORE, "
+                                        "else $FORECASTER_HOME/runs.sqlite, FORECASTER_HOME defaulting to ~/.forecaster)")
+    parser.add_argument("--owner", default=LOCAL_OWNER,
+                        help=f"the workspace to act in: runs are recorded as, and only seen by, this owner (default "
+                             f"the local user, {LOCAL_OWNER}; a signed-in app user is ISSUER#SUBJECT)")
+
+
+def _store(args: argparse.Namespace):
+    from forecaster.runs import RunStore
+
+    return RunStore(args.store, owner=args.owner)
 
 
 def _add_model_source(parser: argparse.ArgumentParser) -> None:
@@ -253,11 +266,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.save(out, extra=extra)
     run_id = None
     if not args.no_record:
-        from forecaster.runs import RunStore
-
-        run_id = RunStore(args.store).record(model, evaluation, dataset, label=args.label, origin="cli",
-                                             timings={"wall_seconds": round(time.perf_counter() - started, 3)},
-                                             extra=extra)
+        run_id = _store(args).record(model, evaluation, dataset, label=args.label, origin="cli",
+                                     timings={"wall_seconds": round(time.perf_counter() - started, 3)}, extra=extra)
     summary = {**_summary(model, evaluation, out, time.perf_counter() - started), **judged["json"], "run_id": run_id}
     gap_notes = _gap_notes(dataset, config)
     if args.json:
@@ -313,9 +323,7 @@ def _print_report(model, evaluation, notes: Sequence[str] = ()) -> None:
 def _load_model(args: argparse.Namespace):
     """The model named by --model FOLDER or --run ID."""
     if getattr(args, "run", None) is not None:
-        from forecaster.runs import RunStore
-
-        return RunStore(args.store).load_model(args.run)
+        return _store(args).load_model(args.run)
     from forecaster.forecaster import LSTMForecaster
 
     return LSTMForecaster.load(args.model)
@@ -556,7 +564,7 @@ COMMANDS["backtest"] = cmd_backtest
 # ---------------------------------------------------------------- runs: the run store
 
 def _add_runs_command(commands) -> None:
-    runs = commands.add_parser("runs", help="list, show or delete recorded training runs")
+    runs = commands.add_parser("runs", help="list, show, export or delete recorded training runs (of one --owner)")
     actions = runs.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="one line per run, newest first")
     listing.add_argument("--dataset", help="only runs on this dataset (its name as listed)")
@@ -573,15 +581,14 @@ def _add_runs_command(commands) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from forecaster.runs import RunStore
-
-    store = RunStore(args.store)
+    store = _store(args)
     if args.action == "list":
         runs = store.runs(args.dataset)
         if args.json:
-            _print_json({"store": str(store.path), "runs": [run.summary() for run in runs]})
+            _print_json({"store": store.location, "owner": store.owner, "runs": [run.summary() for run in runs]})
         elif not runs:
-            print(f"No runs recorded in {store.path}" + (f" on {args.dataset!r}" if args.dataset else "")
+            print(f"No runs recorded in {store.location} for {store.owner}"
+                  + (f" on {args.dataset!r}" if args.dataset else "")
                   + "; train one with: python -m forecaster train --data sample:seattle-weather")
         else:
             table = store.table(args.dataset)[["Created", "Dataset", "Target", "Cell", "Layers", "Units", "Window",
@@ -643,7 +650,8 @@ def _print_run(run) -> None:
     if run.skill_vs_best is not None:
         print(f"Skill vs the best baseline, {run.labels.get(run.best_baseline, run.best_baseline)}: "
               f"{run.skill_vs_best:+.3f}")
-    print(f"Model folder: {run.model_dir or '(not kept)'}")
+    print(f"Model: kept in the store (python -m forecaster runs export {run.id} --out model.zip)" if run.has_model
+          else "Model: not kept")
 
 
 COMMANDS["runs"] = cmd_runs

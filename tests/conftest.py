@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -71,3 +72,51 @@ def synthetic_series() -> pd.DataFrame:
     x = np.cos(phase)
     index = pd.date_range("2020-01-01", periods=SYNTHETIC_LENGTH, freq="D", name="date")
     return pd.DataFrame({"y": y, "x": x}, index=index)
+
+
+# ---------------------------------------------------------------- a real PostgreSQL server
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server's URL: $FORECASTER_TEST_POSTGRES (as .ci/run sets), or a cluster started for the session.
+
+    Without the server's binaries the tests that need it are skipped (failed where $CI is set).
+    """
+    import pg_server
+
+    given = os.environ.get(pg_server.ENV, "").strip()
+    if given:
+        yield given
+        return
+    if pg_server.binaries_missing():
+        message = f"PostgreSQL is not installed; run: {pg_server.APT} (or set {pg_server.ENV} to a server URL)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = pg_server.Cluster()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[str]:
+    """A new, empty database on the test server, for one test (dropped after it, open connections and all)."""
+    import pg_server
+    from forecaster.runs import close_engines
+
+    url = pg_server.fresh_database(postgres_url)
+    try:
+        yield url
+    finally:
+        close_engines()
+        pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store: a SQLite file's URL, then an empty PostgreSQL database's."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'runs.sqlite'}"
+    return request.getfixturevalue("postgres_db")
