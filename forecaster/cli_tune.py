@@ -38,10 +38,17 @@ def add_tune_command(commands) -> argparse.ArgumentParser:
                              "worker that shares it (default 20)")
     search.add_argument("--timeout", type=float,
                         help="start no new trial after this many seconds; the running one finishes")
-    search.add_argument("--storage", help="database URL of the study (default: $FORECASTER_HOME/runs.sqlite), e.g. "
-                                          "postgresql://user:password@host/db for workers on several machines")
-    search.add_argument("--study", help="study name; workers with the same storage and name share one study "
+    from forecaster.workspace import LOCAL_OWNER
+
+    search.add_argument("--storage", "--store", dest="storage",
+                        help="where the study is kept: a database URL or a SQLite file, by default the run store "
+                             "($FORECASTER_STORE, else $FORECASTER_HOME/runs.sqlite); e.g. "
+                             "postgresql+psycopg://user:password@host/db for workers on several machines")
+    search.add_argument("--study", help="study name; workers with the same storage, owner and name share one study "
                                         "(default: DATA-TARGET-TIME)")
+    search.add_argument("--owner", default=LOCAL_OWNER,
+                        help=f"the workspace the study belongs to; another owner's studies cannot be joined or seen "
+                             f"(default the local user, {LOCAL_OWNER})")
     search.add_argument("--search", help=f"parameters to search, comma separated, from {','.join(SEARCHABLE)} "
                                          "(default: all but cell); a range option below also adds its parameter")
     for name, (option, _, example) in _RANGES.items():
@@ -159,6 +166,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from forecaster.cli import _config_from_args, _load, _print_json
     from forecaster.errors import TrainingError
     from forecaster.tuning import searchable_values, tune
+    from forecaster.workspace import as_url
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial gets our own line, failures included
     started = time.perf_counter()
@@ -172,8 +180,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     def on_trial(summary) -> None:
         print(_trial_line(summary), file=sys.stderr, flush=True)
 
-    result = tune(dataset, base, space, trials=args.trials, timeout=args.timeout, storage=args.storage,
-                  study_name=args.study, on_trial=on_trial, seed=args.tune_seed)
+    storage = as_url(args.storage) if args.storage else None
+    result = tune(dataset, base, space, trials=args.trials, timeout=args.timeout, storage=storage,
+                  study_name=args.study, on_trial=on_trial, seed=args.tune_seed, owner=args.owner)
     if result.best_config is None:
         errors = result.trials["error"].dropna()
         raise TrainingError(f"No trial of the study {result.study_name!r} completed ({result.n_pruned} pruned, "
@@ -182,7 +191,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     best_params = {n: v for n, v in searchable_values(result.best_config).items() if n in space.searched}
     command = train_command(args, dataset, load_args, result.best_config, space.searched)
     if args.json:
-        _print_json({"study": result.study_name, "storage": result.storage, "best_trial": result.best_trial,
+        _print_json({"study": result.study_name, "storage": result.storage, "owner": result.owner,
+                     "best_trial": result.best_trial,
                      "best_value": result.best_value, "best_params": best_params,
                      "default_value": result.default_value, "n_complete": result.n_complete,
                      "n_pruned": result.n_pruned, "n_failed": result.n_failed, "stopped": result.stopped,

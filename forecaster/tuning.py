@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 import optuna
 import pandas as pd
@@ -26,8 +27,9 @@ from optuna.trial import FrozenTrial, TrialState
 from forecaster.config import CELLS, MAX_BATCH_SIZE, MAX_LAYERS, MAX_UNITS, MAX_WINDOW, MIN_UNITS, ForecasterConfig
 from forecaster.errors import ConfigError, ForecasterError
 from forecaster.forecaster import LSTMForecaster, _frame_of
-from forecaster.runs import data_fingerprint, storage_url
+from forecaster.runs import data_fingerprint
 from forecaster.training import EpochReport
+from forecaster.workspace import LOCAL_OWNER, store_location
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # one INFO line per trial is noise in a library
 
@@ -39,11 +41,15 @@ MAX_TRIALS = 10_000
 # trial takes its place when a worker starts it.)
 _RESERVED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 _SETTINGS = ("forecaster_space", "forecaster_base", "forecaster_data")  # study user attrs, set by its creator
+_OWNER, _NAME = "forecaster_owner", "forecaster_name"  # study user attrs: whose it is, and its name as they gave it
 PRUNER_STARTUP_TRIALS = 3  # completed trials before anything is pruned: the median needs a few
 PRUNER_WARMUP_EPOCHS = 3  # the first two epochs are noisy: no trial is judged on them
 JOIN_WAIT_S = 30.0  # how long a joining worker waits for the creator to record the study's settings
-# A running trial writes a heartbeat every minute; one silent for five is a killed worker's, and is failed.
+# A running trial writes a heartbeat every minute; one silent for five is a killed worker's, and is failed
+# and queued again with the same values (at most STALE_RETRIES times, so a setting that kills its worker
+# every time does not loop for ever).
 HEARTBEAT_INTERVAL_S, HEARTBEAT_GRACE_S = 60, 300
+STALE_RETRIES = 2
 
 
 def _is_int(value: Any) -> bool:
@@ -206,12 +212,28 @@ _DRIVERS = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary", "MySQ
             "pymysql": "PyMySQL"}
 
 
+def _wal(path: str) -> None:
+    """Put a SQLite file in WAL mode: readers and one writer work at once, and a killed writer leaves it whole."""
+    for delay in (0.1, 0.2, 0.4, 0.8, 1.6, 0):
+        try:
+            # The 30 s timeout makes writers queue, not fail.
+            with closing(sqlite3.connect(path, timeout=30)) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            # Switching to WAL needs the file to itself and SQLite does not wait for that: two workers
+            # starting on a new file at once can meet here, and the later one tries again.
+            if "locked" not in str(error) or not delay:
+                raise
+            time.sleep(delay)
+
+
 def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
-    """Optuna's storage for a database URL (default: the run store's SQLite file), ready for several workers."""
+    """Optuna's storage for a database URL (default: the run store's, FORECASTER_STORE), ready for several workers."""
     from sqlalchemy.exc import SQLAlchemyError
 
     if url is None:
-        url = storage_url()
+        url = store_location()
     url = str(url).strip()
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
@@ -219,9 +241,7 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
         if path and path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                # WAL lets readers and one writer work at once; the 30 s timeout makes writers queue, not fail.
-                with closing(sqlite3.connect(path, timeout=30)) as connection:
-                    connection.execute("PRAGMA journal_mode=WAL")
+                _wal(path)
             except (OSError, sqlite3.Error) as error:
                 raise ConfigError(f"Cannot open the study database {path!r} ({error}); give a writable file, "
                                   "e.g. --storage sqlite:///studies.sqlite.") from None
@@ -240,18 +260,20 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
 
 
 def _rdb_storage(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-    # Workers that start together on a new database race to create its tables; the loser retries. Only
-    # SQLite's locking errors are retried otherwise: an unreachable server should fail at once.
-    retried = (IntegrityError, OperationalError) if url.startswith("sqlite") else (IntegrityError,)
+    # Workers that start together on a new database race to create its tables; the loser retries (on
+    # PostgreSQL as "already exists"). Only SQLite's locking errors are retried otherwise: an unreachable
+    # server should fail at once.
+    retried = (IntegrityError, OperationalError) if url.startswith("sqlite") else (IntegrityError, ProgrammingError)
 
     def storage() -> optuna.storages.RDBStorage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=STALE_RETRIES)
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
                                               heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                                              grace_period=HEARTBEAT_GRACE_S)
+                                              grace_period=HEARTBEAT_GRACE_S, heartbeat_stale_trial_callback=retry)
 
     for delay in (0.5, 1.5):
         try:
@@ -267,16 +289,77 @@ def default_study_name(data_name: str, target: str) -> str:
     return f"{slug}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
-def load_study(study_name: str, storage: str | None = None) -> optuna.Study:
-    """An existing study by name, e.g. to show its trials."""
-    try:
-        return optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    except KeyError:
-        raise ConfigError(f"There is no study {study_name!r} in that storage; check the --study name.") from None
+def stored_name(name: str, owner: str = LOCAL_OWNER) -> str:
+    """The name a study is kept under: its owner (quoted, so it holds no ':') and the name they gave it.
+
+    Two owners may each have a study called "sales"; neither can reach the other's by any name.
+    """
+    return f"{quote(owner, safe='@')}:{name}"
 
 
-def _join(rdb: optuna.storages.RDBStorage, name: str, settings: dict[str, Any], **kwargs: Any) -> optuna.Study:
-    study = optuna.load_study(study_name=name, storage=rdb, **kwargs)
+def _legacy(attrs: dict[str, Any]) -> bool:
+    """A study this studio made before workspaces: search settings, no owner (the local user's, then)."""
+    return _OWNER not in attrs and all(key in attrs for key in _SETTINGS)
+
+
+def _find(rdb: optuna.storages.RDBStorage, name: str, owner: str) -> str | None:
+    """The stored name of `owner`'s study `name`, or None when they have none of that name."""
+    stored = stored_name(name, owner)
+    for candidate in (stored, name) if owner == LOCAL_OWNER else (stored,):
+        try:
+            attrs = rdb.get_study_user_attrs(rdb.get_study_id_from_name(candidate))
+        except KeyError:
+            continue
+        if candidate == stored and attrs.get(_OWNER, owner) == owner:  # no owner yet: its creator is recording it
+            return candidate
+        if candidate != stored and _legacy(attrs):
+            return candidate
+    return None
+
+
+def _no_study(name: str) -> ConfigError:
+    return ConfigError(f"There is no study {name!r} in that storage; check the --study name.")
+
+
+def load_study(study_name: str, storage: str | None = None, *, owner: str = LOCAL_OWNER) -> optuna.Study:
+    """One of `owner`'s studies by the name they gave it, e.g. to show its trials; another owner's is unknown."""
+    rdb = open_storage(storage)
+    stored = _find(rdb, study_name, owner)
+    if stored is None:
+        raise _no_study(study_name)
+    return optuna.load_study(study_name=stored, storage=rdb)
+
+
+def study_label(study: optuna.Study) -> str:
+    """The name the study's owner gave it (the stored name carries the owner too)."""
+    return str(study.user_attrs.get(_NAME, study.study_name))
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """One of an owner's studies, as list_studies gives it."""
+
+    name: str
+    started: datetime | None  # when its first trial started; None before any did
+    n_trials: int
+
+
+def list_studies(storage: str | None = None, *, owner: str = LOCAL_OWNER) -> list[StudyInfo]:
+    """`owner`'s studies in the storage, newest first; no other owner's appear."""
+    rdb = open_storage(storage)
+    studies = []
+    for summary in optuna.get_all_study_summaries(rdb, include_best_trial=False):
+        attrs = summary.user_attrs
+        mine = attrs.get(_OWNER) == owner if _OWNER in attrs else owner == LOCAL_OWNER and _legacy(attrs)
+        if mine:
+            studies.append(StudyInfo(name=str(attrs.get(_NAME, summary.study_name)), started=summary.datetime_start,
+                                     n_trials=summary.n_trials))
+    return sorted(studies, key=lambda s: (s.started is not None, s.started or datetime.min), reverse=True)
+
+
+def _join(rdb: optuna.storages.RDBStorage, stored: str, settings: dict[str, Any], name: str,
+          **kwargs: Any) -> optuna.Study:
+    study = optuna.load_study(study_name=stored, storage=rdb, **kwargs)
     deadline = time.monotonic() + JOIN_WAIT_S
     while not all(key in study.user_attrs for key in _SETTINGS):  # its creator may still be recording them
         if time.monotonic() > deadline:
@@ -292,17 +375,23 @@ def _join(rdb: optuna.storages.RDBStorage, name: str, settings: dict[str, Any], 
     return study
 
 
-def _open_study(rdb, name: str, settings: dict[str, Any], base_values: dict[str, Any] | None,
+def _open_study(rdb, name: str, owner: str, settings: dict[str, Any], base_values: dict[str, Any] | None,
                 seed: int) -> optuna.Study:
     pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
                                          n_warmup_steps=PRUNER_WARMUP_EPOCHS)
+    # A joining worker draws other random numbers, so two workers do not try the same values.
+    joining = optuna.samplers.TPESampler(seed=(seed + os.getpid()) % 2**32)
+    existing = _find(rdb, name, owner)
+    if existing is not None:
+        return _join(rdb, existing, settings, name, sampler=joining, pruner=pruner)
+    stored = stored_name(name, owner)
     try:
-        study = optuna.create_study(storage=rdb, study_name=name, direction="minimize", pruner=pruner,
+        study = optuna.create_study(storage=rdb, study_name=stored, direction="minimize", pruner=pruner,
                                     sampler=optuna.samplers.TPESampler(seed=seed))
     except optuna.exceptions.DuplicatedStudyError:
-        # A joining worker draws other random numbers, so two workers do not try the same values.
-        sampler = optuna.samplers.TPESampler(seed=(seed + os.getpid()) % 2**32)
-        return _join(rdb, name, settings, sampler=sampler, pruner=pruner)
+        return _join(rdb, stored, settings, name, sampler=joining, pruner=pruner)
+    study.set_user_attr(_OWNER, owner)  # first: a joiner waits for the settings, recorded after these
+    study.set_user_attr(_NAME, name)
     if base_values is not None:
         study.enqueue_trial(base_values, user_attrs={"base": True})
     for key in _SETTINGS:  # recorded last: a joining worker waits for them, so it never runs before the base
@@ -342,6 +431,7 @@ class TuneResult:
     n_failed: int
     trials: pd.DataFrame
     stopped: bool  # the stop event ended the search
+    owner: str = LOCAL_OWNER  # whose study it is
 
 
 _STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
@@ -384,7 +474,7 @@ def best_config(study: optuna.Study, base: ForecasterConfig) -> ForecasterConfig
     """`base` with the best completed trial's values."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
-        raise ConfigError(f"No trial of the study {study.study_name!r} has completed yet, so there is no best "
+        raise ConfigError(f"No trial of the study {study_label(study)!r} has completed yet, so there is no best "
                           "configuration; run more trials.")
     return apply_params(base, min(complete, key=lambda t: t.value).params)
 
@@ -435,14 +525,17 @@ def _objective(data: Any, base: ForecasterConfig, space: SearchSpace, trials: in
 def tune(data: Any, base: ForecasterConfig, space: SearchSpace, *, trials: int, timeout: float | None = None,
          storage: str | None = None, study_name: str | None = None,
          on_trial: Callable[[TrialSummary], None] | None = None, stop_event: threading.Event | None = None,
-         seed: int = 0, on_epoch: Callable[[int, EpochReport], None] | None = None) -> TuneResult:
+         seed: int = 0, on_epoch: Callable[[int, EpochReport], None] | None = None,
+         owner: str = LOCAL_OWNER) -> TuneResult:
     """Search `space` around `base`, minimising the best validation loss, until the study has `trials` trials.
 
     `trials` counts finished (complete or pruned) trials of the whole study, over every worker that
     joins it with the same storage and study name. No new trial starts after `timeout` seconds; the
     one running then finishes. Setting `stop_event` stops the running trial (recorded as pruned) and
     the search. `on_trial` receives each finished trial of this worker; `on_epoch` receives the trial
-    number and the report of every epoch of this worker's running trial.
+    number and the report of every epoch of this worker's running trial. The study belongs to `owner`:
+    only their workers join it, and another owner may use the same name for a study of their own.
+    A trial whose worker died (no heartbeat for HEARTBEAT_GRACE_S) is failed and run again.
     """
     if not isinstance(base, ForecasterConfig) or not isinstance(space, SearchSpace):
         raise ConfigError("tune needs a ForecasterConfig as base and a SearchSpace.")
@@ -461,7 +554,7 @@ def tune(data: Any, base: ForecasterConfig, space: SearchSpace, *, trials: int, 
     base_values = ({n: v for n, v in searchable_values(base).items() if n in space.searched}
                    if space.contains(base) else None)  # trial 0 shows what the defaults reach
     rdb = open_storage(storage)
-    study = _open_study(rdb, name, settings, base_values, seed)
+    study = _open_study(rdb, name, owner, settings, base_values, seed)
 
     stop_event = stop_event if stop_event is not None else threading.Event()
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -484,15 +577,16 @@ def tune(data: Any, base: ForecasterConfig, space: SearchSpace, *, trials: int, 
                        catch=(ForecasterError, _Surplus),
                        # Counting other workers' running trials too keeps them from overshooting the total.
                        callbacks=[MaxTrialsCallback(trials, states=_RESERVED), after_trial])
-    return _result(study, base, rdb.url, stop_event.is_set())
+    return _result(study, base, rdb.url, stop_event.is_set(), name, owner)
 
 
-def _result(study: optuna.Study, base: ForecasterConfig, url: str, stopped: bool) -> TuneResult:
+def _result(study: optuna.Study, base: ForecasterConfig, url: str, stopped: bool, name: str,
+            owner: str) -> TuneResult:
     trials = _counted(study)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     best = min(complete, key=lambda t: t.value) if complete else None
     default = next((t for t in complete if t.user_attrs.get("base")), None)
-    return TuneResult(study_name=study.study_name, storage=_mask(url),
+    return TuneResult(study_name=name, storage=_mask(url), owner=owner,
                       best_config=apply_params(base, best.params) if best else None,
                       best_value=best.value if best else None, best_trial=best.number if best else None,
                       default_value=default.value if default else None, n_complete=len(complete),
