@@ -11,10 +11,10 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from forecaster.baselines import describe_season
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.evaluation import LSTM, NAIVE, best_baseline_of, evaluate, in_sentence
+from forecaster.frequency import describe_season
 from forecaster.prepare import Scaler, add_missing_timestamps, fill_missing, resample_frame, select_columns
 from forecaster.training import EpochReport
 
@@ -240,9 +240,9 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
 
     Each fold receives only the rows up to the end of its own test window (later rows are
     never passed in), refits the scaler and a fresh LSTM on its history (split into training
-    and validation by the config's ratio), and scores the LSTM and every baseline on its test
-    window. Setting `stop_event` ends the current fold's training and returns the folds
-    finished so far.
+    and validation by the config's ratio), and `evaluate` refits every registered baseline on
+    the fold's training part through the model contract and scores them all on its test window.
+    Setting `stop_event` ends the current fold's training and returns the folds finished so far.
     """
     from forecaster.forecaster import LSTMForecaster, _frame_of
 

@@ -197,22 +197,18 @@ class ForecasterConfig:
         return dataclasses.replace(self, **updated)
 
 
-# Window lengths that cover one natural cycle of each frequency (a week of days is too short
-# for weather, so daily data reads a month).
-_DEFAULT_WINDOWS = {"D": 30, "B": 20, "C": 20, "h": 48, "H": 48, "W": 26, "MS": 12, "M": 12, "ME": 12,
-                    "QS": 8, "Q": 8, "QE": 8, "min": 60, "T": 60}
-
-
 def default_config(freq: str | None, n_rows: int, target: str | None = None,
                    features: tuple[str, ...] = ()) -> ForecasterConfig:
     """Settings suited to a series of this frequency and length; every field can still be changed."""
-    base = (freq or "").lstrip("0123456789").split("-")[0]
-    window = _DEFAULT_WINDOWS.get(base, 30)
+    # Here, not at the top: the frequency tables need pandas, and `--help` only needs the dataclasses.
+    from forecaster.frequency import default_window, is_daily
+
+    window = default_window(freq)  # one natural cycle of the frequency: a month of days, two days of hours
     # Keep at least a few test windows on short series: the smallest part must exceed window + horizon.
     window = max(2, min(window, int(n_rows * 0.15) - 3))
     batch = 64 if n_rows > 5000 else (16 if n_rows < 300 else 32)
     # Calendar inputs only where bench_accuracy.py showed them helping: daily data (Seattle's weather h1/h7,
     # 2-7% lower MAE); on hourly, trading-day and monthly series they were neutral or worse (benchmarks/README.md).
-    calendar = base == "D"
+    calendar = is_daily(freq)
     return ForecasterConfig(data=DataConfig(target=target, features=tuple(features), window=window, calendar=calendar),
                             train=TrainConfig(batch_size=batch))

@@ -163,27 +163,27 @@ class Evaluation:
 
 
 def evaluate(model: Any, prepared: Prepared | None = None, unit: str = "", season: int | None = None) -> Evaluation:
-    """Fit the baselines on the training part and score every model on the test part's windows."""
+    """Fit every registered baseline on the training part and score them and the fitted `model` on the test windows.
+
+    `model` is the fitted model being judged (an LSTMForecaster); it and the baselines meet only through the
+    model contract (`forecaster.contract.ForecastModel`), so a model added to `baselines.BASELINES` is scored
+    here, and in every backtest fold, with no other change.
+    """
     from forecaster.baselines import make_baselines  # here: scikit-learn only loads when something is scored
 
     if prepared is None:
         prepared = model.prepared_
-    config = model.config.data
-    horizon, window = config.horizon, config.window
+    horizon, window = model.config.data.horizon, model.config.data.window
     origins = prepared.test_origins
     y = prepared.y
-    features = prepared.frame.to_numpy(dtype=np.float64)[:, 1:] if prepared.frame.shape[1] > 1 else None
     actual = y[origins[:, None] + np.arange(1, horizon + 1)]  # (n, horizon)
     y_train = y[: prepared.train_end]
 
     baselines = make_baselines(model.freq_, window, season, y_train)  # the period found in training only
-    season_used = getattr(baselines["seasonal_naive"], "season", 1)
-    predictions = {LSTM: model.predict_origins(prepared, origins)}
-    labels = {LSTM: getattr(model, "label", "LSTM")}
-    for name, baseline in baselines.items():
-        baseline.fit(y, prepared.train_end, horizon, features)
-        predictions[name] = baseline.predict_at(y, origins, features)
-        labels[name] = baseline.label
+    season_used = getattr(baselines.get("seasonal_naive"), "season", 1)
+    models = {LSTM: model, **{name: baseline.fit_prepared(prepared, horizon) for name, baseline in baselines.items()}}
+    predictions = {name: each.predict_prepared(prepared, origins) for name, each in models.items()}
+    labels = {name: each.label for name, each in models.items()}
     metrics = {name: compute_metrics(actual, pred, y[origins], y_train) for name, pred in predictions.items()}
 
     notes = []

@@ -21,7 +21,15 @@ from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedE
 from forecaster.model import RecurrentForecaster
 from forecaster.prepare import (Prepared, Scaler, calendar_terms, future_index, input_windows, inverse_transform_paths,
                                  next_timestamps, prepare, transform_target)
+from forecaster.starts import (START_CHOICE_SE, choose_start, drift_in_scaled_space, moving_average_in_scaled_space,
+                               naive_in_scaled_space, ridge_in_scaled_space, seasonal_naive_in_scaled_space,
+                               simple_starts, smoothing_in_scaled_space, start_skip)
 from forecaster.training import EpochReport, History, predict_batched, resolve_device, train_network
+
+# The skip's starts moved to forecaster.starts; they are re-exported because tests and older code import them here.
+__all__ = ["LSTMForecaster", "FORMAT_VERSION", "MODEL_FILES", "future_index", "uses_skip", "START_CHOICE_SE",
+           "choose_start", "drift_in_scaled_space", "moving_average_in_scaled_space", "naive_in_scaled_space",
+           "ridge_in_scaled_space", "seasonal_naive_in_scaled_space", "simple_starts", "smoothing_in_scaled_space"]
 
 FORMAT_VERSION = 2  # 2: relative inputs and the linear skip; version 1 files load with both off
 READABLE_VERSIONS = (1, 2)
@@ -52,175 +60,11 @@ def _network(config: ForecasterConfig, n_inputs: int) -> RecurrentForecaster:
                                skip=uses_skip(config))
 
 
-def ridge_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ridge baseline, fitted on the training part as `evaluate` fits it, as one affine map of the network's
-    input window: (weight (horizon, window · inputs), bias (horizon,)) giving scaled target levels.
-
-    The baseline works in original units and is affine in them, so the map is read off exactly by
-    evaluating it on the zero window and on each unit window, laid out in separate blocks of one series.
-    Ridge knows no calendar: the calendar inputs after the scaled columns get zero weight.
-    """
-    from forecaster.baselines import make_baselines
-
-    ridge = make_baselines(None, window)["linear"]
-    features = prepared.frame.to_numpy(dtype=np.float64)[:, 1:] if prepared.frame.shape[1] > 1 else None
-    ridge.fit(prepared.y, prepared.train_end, horizon, features)
-    center, scale = prepared.scaler.center, prepared.scaler.scale
-    columns, inputs = len(center), prepared.inputs.shape[1]  # the scaled columns; all inputs with the calendar
-    size = window * columns
-    blocks = np.concatenate([np.zeros((1, size)), np.eye(size)]).reshape(size + 1, window, columns)
-    raw = (blocks * scale + center).reshape(-1, columns)  # (blocks · window, columns) in original units
-    origins = np.arange(1, size + 2) * window - 1  # the last row of each block
-    levels = ridge.predict_at(raw[:, 0], origins, raw[:, 1:] if columns > 1 else None)  # (size + 1, horizon)
-    outputs = (levels - center[0]) / scale[0]  # scaled target levels
-    weight = np.zeros((horizon, window, inputs))
-    weight[:, :, :columns] = (outputs[1:] - outputs[0]).T.reshape(horizon, window, columns)
-    return weight.reshape(horizon, window * inputs), outputs[0]
-
-
-def naive_in_scaled_space(columns: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """The naive forecast (every step = the last target value) as the same kind of affine map."""
-    weight = np.zeros((horizon, window * columns))
-    weight[:, (window - 1) * columns] = 1.0  # row window-1, column 0 of the flattened (window, columns)
-    return weight, np.zeros(horizon)
-
-
-def drift_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Naive plus the training part's mean change per step, k steps ahead: the drift forecast, fixed slope."""
-    weight, _ = naive_in_scaled_space(prepared.inputs.shape[1], window, horizon)
-    slope = float(np.mean(np.diff(prepared.target[:prepared.train_end])))  # scaled units per step
-    return weight, slope * np.arange(1, horizon + 1)
-
-
-def moving_average_in_scaled_space(columns: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """The moving-average baseline over the whole window (every step = the window's mean target value)."""
-    weight = np.zeros((horizon, window * columns))
-    weight[:, 0::columns] = 1.0 / window  # column 0 of every row
-    return weight, np.zeros(horizon)
-
-
-def seasonal_naive_in_scaled_space(columns: int, window: int, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seasonal naive (step k repeats the value one season before it), for a season that fits in the window."""
-    weight = np.zeros((horizon, window * columns))
-    for k in range(1, horizon + 1):
-        weight[k - 1, (window - season + (k - 1) % season) * columns] = 1.0
-    return weight, np.zeros(horizon)
-
-
-def smoothing_in_scaled_space(prepared: Prepared, window: int, horizon: int,
-                              freq: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """The exponential smoothing baseline, fitted on the training part as `evaluate` fits it, distilled into
-    the affine map of the window that reproduces its training-part forecasts best (least squares); None when
-    it fell back to naive or left too few training windows.
-
-    With its parameters fixed, additive smoothing is a linear filter of the whole history; the window holds
-    the recent part of it, so the map is close where the filter's memory fits in the window and is judged
-    on validation like every other start.
-    """
-    from forecaster.baselines import make_baselines
-
-    ets = make_baselines(freq, window, y_train=prepared.y[:prepared.train_end])["ets"]
-    ets.fit(prepared.y, prepared.train_end, horizon)
-    if ets.kind_ == "naive":
-        return None
-    origins = prepared.train_origins[prepared.train_origins >= ets.fit_start_ + window]  # states warmed up
-    inputs = prepared.inputs.shape[1]
-    if origins.size < 2 * (window + 1):
-        return None
-    center, scale = prepared.scaler.center[0], prepared.scaler.scale[0]
-    forecasts = (ets.predict_at(prepared.y, origins) - center) / scale  # (n, horizon) scaled levels
-    lags = input_windows(prepared.inputs, origins, window)[:, :, 0]  # (n, window) scaled target
-    design = np.concatenate([lags, np.ones((origins.size, 1))], axis=1)
-    penalty = 1e-6 * origins.size * np.eye(window + 1)
-    penalty[-1, -1] = 0.0  # the intercept is not shrunk
-    coef = np.linalg.solve(design.T @ design + penalty, design.T @ forecasts)  # (window + 1, horizon)
-    weight = np.zeros((horizon, window, inputs))
-    weight[:, :, 0] = coef[:-1].T
-    return weight.reshape(horizon, window * inputs), coef[-1]
-
-
-def simple_starts(prepared: Prepared, window: int, horizon: int,
-                  freq: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The baselines a linear skip can start from, each as (weight, bias) of the scaled window: every one that is
-    a linear map of the window (ridge, naive, drift, moving average, and seasonal naive when its season fits)."""
-    columns = prepared.inputs.shape[1]
-    starts = {"naive": naive_in_scaled_space(columns, window, horizon),
-              "drift": drift_in_scaled_space(prepared, window, horizon),
-              "moving average": moving_average_in_scaled_space(columns, window, horizon)}
-    from forecaster.baselines import choose_season
-
-    season = choose_season(freq, prepared.y[:prepared.train_end])
-    if season.found and 1 < season.period <= window:  # the same period the seasonal naive baseline uses
-        starts["seasonal naive"] = seasonal_naive_in_scaled_space(columns, window, horizon, season.period)
-    try:
-        starts = {"ridge": ridge_in_scaled_space(prepared, window, horizon), **starts}
-    except (ValueError, np.linalg.LinAlgError):  # values too large for a least-squares fit: start elsewhere
-        pass
-    try:
-        smoothing = smoothing_in_scaled_space(prepared, window, horizon, freq)
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError, DataError):
-        smoothing = None
-    if smoothing is not None:
-        starts["exponential smoothing"] = smoothing
-    return {name: (weight, bias) for name, (weight, bias) in starts.items()
-            if np.isfinite(weight).all() and np.isfinite(bias).all()}
-
-
-# How many standard errors of the paired validation difference a start must gain to replace another.
-START_CHOICE_SE = 2.0
-
-
-def choose_start(losses: dict[str, np.ndarray], horizon: int) -> str:
-    """The start a linear skip takes, from each candidate's per-window validation losses (time order): naive,
-    replaced by ridge only when ridge is clearly better, then by the best of the rest only when that is clearly
-    better than the start so far. Clearly: the mean paired gain exceeds START_CHOICE_SE standard errors."""
-    from forecaster.diagnostics import long_run_variance
-
-    def clearly_better(name: str, than: str) -> bool:
-        gain = losses[than] - losses[name]
-        if gain.size < 2 or not np.all(np.isfinite(gain)):
-            return False
-        # Overlapping windows share horizon − 1 targets: the long-run variance, as the Diebold–Mariano test's.
-        spread = np.sqrt(long_run_variance(gain, horizon) / gain.size)
-        return bool(gain.mean() > START_CHOICE_SE * spread)
-
-    # Near-ties stay with the earlier start: a distilled smoothing map a hair better than ridge on validation
-    # lost to it by 40% on seattle-temps' test part; ridge is fitted to the actual values.
-    chosen = "naive"
-    if "ridge" in losses and clearly_better("ridge", chosen):
-        chosen = "ridge"
-    rest = [name for name in losses if name not in ("naive", "ridge") and clearly_better(name, chosen)]
-    if rest:
-        chosen = min(rest, key=lambda name: float(losses[name].mean()))
-    return chosen
-
-
-def _start_at_ridge(net: RecurrentForecaster, prepared: Prepared, window: int, horizon: int,
-                    freq: str | None = None) -> str:
-    """Set the skip to the simple forecast the validation part prefers and the recurrent head to zero, so the
-    untrained network forecasts exactly as that baseline; the baseline's name.
-
-    The candidates are `simple_starts`; `choose_start` picks one by the validation windows. A short validation
-    part (19 monthly windows) otherwise picked an overfitted ridge.
-    """
-    windows = input_windows(prepared.inputs, prepared.val_origins, window).reshape(len(prepared.val_origins), -1)
-    targets = prepared.target[prepared.val_origins[:, None] + np.arange(1, horizon + 1)]  # (n_val, horizon)
-    starts = simple_starts(prepared, window, horizon, freq)
-    with np.errstate(all="ignore"):
-        losses = {name: np.mean((windows @ weight.T + bias - targets) ** 2, axis=1)  # (n_val,) per window
-                  for name, (weight, bias) in starts.items()}
-    chosen = choose_start(losses, horizon)
-    weight, bias = starts[chosen]
-    with torch.no_grad():
-        net.skip.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
-        net.skip.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
-        net.head.weight.zero_()
-        net.head.bias.zero_()
-    return chosen
-
-
 class LSTMForecaster:
-    """A recurrent forecaster with the scikit-learn contract: fit returns self, learned state ends in `_`."""
+    """A recurrent forecaster with the scikit-learn contract (fit returns self, learned state ends in `_`) and
+    the model contract of `forecaster.contract` (fit_prepared / predict_prepared), as every baseline."""
+
+    name = "lstm"
 
     def __init__(self, config: ForecasterConfig | None = None) -> None:
         self.config = config if config is not None else ForecasterConfig()
@@ -229,36 +73,55 @@ class LSTMForecaster:
     def fit(self, data: Any, *, freq: str | None = None, progress: Callable[[EpochReport], None] | None = None,
             stop_event: threading.Event | None = None) -> "LSTMForecaster":
         """Prepare the series, train with early stopping on the validation part, keep the best weights."""
-        if not isinstance(self.config, ForecasterConfig):
-            raise ConfigError("LSTMForecaster needs a ForecasterConfig.")
+        self._check_config()
         frame, default_target, data_freq, info = _frame_of(data)
         target = self.config.data.target or default_target or (str(frame.columns[0]) if len(frame.columns) else None)
         if target is None:
             raise DataError("The data has no columns; load a series with at least one numeric column.")
         known_freq = self.config.data.resample or freq or data_freq
         prepared = prepare(frame, self.config.data, target, freq=known_freq)
+        self.fit_prepared(prepared, self.config.data.horizon, freq=known_freq, progress=progress, stop_event=stop_event)
+        self.data_info_ = {**info, **self.data_info_}
+        return self
+
+    def fit_prepared(self, prepared: Prepared, horizon: int, *, freq: str | None = None,
+                     progress: Callable[[EpochReport], None] | None = None,
+                     stop_event: threading.Event | None = None) -> "LSTMForecaster":
+        """The model contract's fit: train on a series prepared with this config's data options
+        (`prepare(frame, config.data, target)`), the same way `fit` does after preparing it.
+
+        `freq` is the series' frequency, inferred from its index when not given (the start of the skip reads
+        its seasonal cycles; forecasts step along it).
+        """
+        self._check_config()
+        if horizon != self.config.data.horizon:
+            raise ConfigError(f"This LSTM is configured for horizon {self.config.data.horizon} but was asked to fit "
+                              f"horizon {horizon}; set data.horizon to {horizon} in its config.")
         device = resolve_device(self.config.train.device)
         torch.manual_seed(self.config.train.seed)
-        window, horizon = self.config.data.window, self.config.data.horizon
+        window = self.config.data.window
         net = _network(self.config, prepared.inputs.shape[1])
-        freq_ = self.config.data.resample or freq or data_freq or infer_freq(prepared.index)
-        skip_start = _start_at_ridge(net, prepared, window, horizon, freq_) if net.skip is not None else None
+        freq_ = freq or infer_freq(prepared.index)  # the one prepare built the calendar inputs for
+        skip_start = start_skip(net, prepared, window, horizon, freq_) if net.skip is not None else None
         net = net.to(device)
         train = self._windows(prepared, prepared.train_origins, window, horizon)
         val = self._windows(prepared, prepared.val_origins, window, horizon)
         self.history_: History = train_network(net, train, val, self.config.train, progress, stop_event)
         self.net_ = net
         self.skip_start_ = skip_start
-        self.target_ = target
+        self.target_ = str(prepared.frame.columns[0])  # prepare puts the target first
         self.columns_ = list(prepared.frame.columns)
-        self.freq_ = known_freq or infer_freq(prepared.index)  # the one prepare built the calendar inputs for
+        self.freq_ = freq_
         self.calendar_ = prepared.calendar_columns
         self.scaler_ = prepared.scaler
         self.prepared_ = prepared
-        self.data_info_ = {**info, "start": str(prepared.index[0]), "end": str(prepared.index[-1]),
-                           "rows": len(prepared.index)}
+        self.data_info_ = {"start": str(prepared.index[0]), "end": str(prepared.index[-1]), "rows": len(prepared.index)}
         self.tail_ = prepared.frame.iloc[-(window + 1):].copy()
         return self
+
+    def _check_config(self) -> None:
+        if not isinstance(self.config, ForecasterConfig):
+            raise ConfigError("LSTMForecaster needs a ForecasterConfig.")
 
     @staticmethod
     def _windows(prepared: Prepared, origins: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -345,8 +208,8 @@ class LSTMForecaster:
             scaled = np.concatenate([scaled, known], axis=2)  # (n, window, columns + n_calendar)
         return self._levels_from_scaled(scaled, windows[:, -1, 0])
 
-    def predict_origins(self, prepared: Prepared, origins: np.ndarray) -> np.ndarray:
-        """Forecasts (n, horizon) in original units from prepared data at each origin index."""
+    def predict_prepared(self, prepared: Prepared, origins: np.ndarray) -> np.ndarray:
+        """The model contract's forecast: (n, horizon) in original units from prepared data at each origin index."""
         self._check_fitted()
         calendar = getattr(self, "calendar_", None)  # None: a network set up by hand, not by fit or load
         if calendar is not None and tuple(prepared.calendar_columns) != tuple(calendar):
@@ -354,6 +217,10 @@ class LSTMForecaster:
                             f"model reads {list(calendar)}; prepare it with model.prepare(data).")
         scaled = input_windows(prepared.inputs, origins, self.config.data.window)  # (n, window, inputs)
         return self._levels_from_scaled(scaled, prepared.y[origins])
+
+    def predict_origins(self, prepared: Prepared, origins: np.ndarray) -> np.ndarray:
+        """The same as `predict_prepared` (the name pages and older code use)."""
+        return self.predict_prepared(prepared, origins)
 
     def prepare(self, data: Any) -> Prepared:
         """Prepare new data exactly as at fit time, with the fitted scaler (nothing is refit)."""

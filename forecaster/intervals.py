@@ -13,6 +13,7 @@ from torch import nn
 
 from forecaster.errors import ConfigError
 from forecaster.prepare import Prepared, input_windows, inverse_transform_paths
+from forecaster.training import EVAL_BATCH
 
 DEFAULT_LEVELS = (0.8, 0.95)
 DEFAULT_PASSES = 50  # Monte Carlo dropout forward passes; quantiles of 50 samples are stable enough for 80-95%
@@ -120,17 +121,18 @@ class ConformalCalibration:
 
 
 def calibrate(model: Any, prepared: Prepared | None = None) -> ConformalCalibration:
-    """The LSTM's absolute residuals on the validation windows, per step ahead.
+    """A fitted model's absolute residuals on the validation windows, per step ahead (any model of the contract).
 
-    The validation part was used only to choose the epoch, never to fit weights, so its
+    The validation part was used only to choose the LSTM's epoch, never to fit weights, so its
     residuals stand in for the errors on unseen data (early stopping makes them slightly
     optimistic; the test coverage shows by how much).
     """
     prepared = prepared if prepared is not None else model.prepared_
     origins = prepared.val_origins
-    horizon = model.config.data.horizon
+    point = model.predict_prepared(prepared, origins)  # (n_val, horizon)
+    horizon = point.shape[1]
     actual = prepared.y[origins[:, None] + np.arange(1, horizon + 1)]  # (n_val, horizon)
-    residuals = np.abs(actual - model.predict_origins(prepared, origins))
+    residuals = np.abs(actual - point)
     return ConformalCalibration(abs_residuals=[np.sort(residuals[:, k]) for k in range(horizon)])
 
 
@@ -192,7 +194,7 @@ def mc_dropout_paths(model: Any, prepared: Prepared, origins: np.ndarray, passes
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.inference_mode():
             torch.manual_seed(seed)
             for _ in range(passes):
-                paths = torch.cat([net(inputs[s:s + 4096]) for s in range(0, len(inputs), 4096)])
+                paths = torch.cat([net(inputs[s:s + EVAL_BATCH]) for s in range(0, len(inputs), EVAL_BATCH)])
                 unscaled = model.scaler_.inverse(paths.double().cpu().numpy(), column=0)
                 samples.append(inverse_transform_paths(unscaled, last, model.config.data.transform))
     finally:
@@ -280,7 +282,7 @@ def interval_report(model: Any, prepared: Prepared | None = None, levels: Sequen
     horizon = model.config.data.horizon
     origins = prepared.test_origins
     actual = prepared.y[origins[:, None] + np.arange(1, horizon + 1)]  # (n, horizon)
-    point = model.predict_origins(prepared, origins)
+    point = model.predict_prepared(prepared, origins)
     calibration = calibrate(model, prepared)
     bands: dict[str, dict[float, tuple[np.ndarray, np.ndarray]] | None] = {
         "conformal": {level: calibration.band(point, level) for level in levels}}

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.baselines import choose_season
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.evaluation import (BEATS_ALL, BEATS_NAIVE, LOSES, LSTM, UNMEASURED, Evaluation, best_baseline_of,
                                    evaluate, in_sentence)
 from forecaster.forecaster import LSTMForecaster
+from forecaster.frequency import choose_season
 from forecaster.metrics import compute_metrics
 from forecaster.training import configure_threads
 
