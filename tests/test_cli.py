@@ -356,3 +356,44 @@ def test_train_switches_calendar_inputs(tmp_path: Path) -> None:
     assert code == 0, stderr
     code, stdout, _ = run(["train", "--data", "sample:seattle-weather", *TINY, "--no-calendar", "--json", "--no-record"])
     assert json.loads(stdout)["config"]["data"]["calendar"] is False
+
+
+# ---------------------------------------------------------------- the store: --store, --owner, a writer killed
+
+def test_every_store_command_takes_store_and_owner() -> None:
+    parser = cli.build_parser()
+    for argv in (["train", "--data", "sample:x"], ["evaluate", "--run", "1"], ["forecast", "--run", "1"],
+                 ["inspect", "--run", "1"], ["runs", "list"], ["runs", "show", "1"], ["runs", "delete", "1"],
+                 ["runs", "export", "1", "--out", "m.zip"], ["tune", "--data", "sample:x"]):
+        args = parser.parse_args([*argv, "--owner", "ann", "--store", "postgresql+psycopg://u:p@db/x"])
+        assert args.owner == "ann" and (getattr(args, "store", None) or args.storage) == "postgresql+psycopg://u:p@db/x"
+    from forecaster.workspace import LOCAL_OWNER
+
+    assert parser.parse_args(["runs", "list"]).owner == LOCAL_OWNER
+    code, out, _ = run(["runs", "list", "--help"])
+    assert code == 0 and "FORECASTER_STORE" in out and "postgresql+psycopg://" in out and "--owner" in out
+
+
+def test_a_cli_writer_killed_mid_run_loses_no_completed_run_and_the_store_takes_new_writes(store_url: str,
+                                                                                          small_csv: Path) -> None:
+    train = [sys.executable, "-m", "forecaster", "train", "--data", str(small_csv), "--target", "sales", *TINY,
+             "--store", store_url, "--passes", "2"]
+    done = subprocess.run([*train, "--label", "whole"], cwd=REPO, env=child_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Killed while it trains (its progress bar has started), long before it could record anything.
+    writer = subprocess.Popen([*train, "--label", "killed", "--epochs", "1000", "--patience", "0"], cwd=REPO,
+                              env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert writer.stderr.read(1) == b"\r", "no progress bar"
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+    code, out, err = run(["runs", "list", "--store", store_url, "--json"])
+    assert code == 0 and [r["Label"] for r in json.loads(out)["runs"]] == ["whole"], err
+    code, out, err = run(["train", "--data", str(small_csv), "--target", "sales", *TINY, "--store", store_url,
+                          "--label", "after", "--passes", "2", "--json"])
+    assert code == 0, err
+    assert json.loads(out)["run_id"] == 2
+    code, out, _ = run(["runs", "list", "--store", store_url, "--json"])
+    assert [r["Label"] for r in json.loads(out)["runs"]] == ["after", "whole"]

@@ -99,7 +99,8 @@ def test_tune_prints_a_table_and_uses_the_run_store_by_default(csv_path, forecas
     (["--batch-sizes", "16,x"], ["--batch-sizes", "'16,x'"]),
     (["--cells", "lstm,rnn"], ["cell", "'rnn'"]),
     (["--search", "units,epochs"], ["--search", "'units,epochs'"]),
-    (["--storage", "not a url"], ["storage"]),
+    (["--storage", "nosuchdb://x"], ["storage"]),
+    (["--storage", "postgresql+psycopg2://ann:hunter2@127.0.0.1:1/x"], ["psycopg2", "***"]),
     (["--trials", "0"], ["trials", "0"]),
 ])
 def test_mistakes_exit_2_with_one_line(csv_path, tmp_path, extra, words):
@@ -124,3 +125,19 @@ def test_add_tune_command_works_on_any_parser():
     add_tune_command(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["tune", "--data", "sample:seattle-weather", "--trials", "5", "--cells", "lstm,gru"])
     assert (args.trials, args.cells, args.timeout, args.tune_seed) == (5, "lstm,gru", None, 0)
+
+
+def test_tune_acts_for_an_owner_and_takes_a_store_path(csv_path, tmp_path):
+    store = tmp_path / "shared.sqlite"  # a plain file path, as --store takes it everywhere
+    common = ["tune", "--data", str(csv_path), "--epochs", "2", "--store", str(store), "--study", "s", "--json", *TINY]
+    payloads = {}
+    for owner, trials in (("ann", "2"), ("bob", "1")):
+        code, out, err = run([*common, "--trials", trials, "--owner", owner])
+        assert code == 0, err
+        payloads[owner] = json.loads(out)
+    assert payloads["ann"]["owner"] == "ann" and payloads["ann"]["storage"] == f"sqlite:///{store}"
+    # The same study name, two studies: Bob's search did not join Ann's.
+    assert (len(payloads["ann"]["trials"]), len(payloads["bob"]["trials"])) == (2, 1)
+    from forecaster.tuning import list_studies
+
+    assert [s.name for s in list_studies(f"sqlite:///{store}", owner="bob")] == ["s"]
