@@ -259,6 +259,26 @@ def test_make_baselines_keys_order_and_parameters():
         make_baselines("D", window=0)
 
 
+def test_make_baselines_builds_each_registered_class_for_the_series(monkeypatch):
+    assert all(kind.name == name for name, kind in BASELINES.items())  # the registry's keys are the models' names
+
+    class Constant(Baseline):
+        name = "constant"
+
+        def __init__(self, period: int = 0) -> None:
+            self.period = period
+
+        @classmethod
+        def for_series(cls, season, window, season_given=False):
+            return cls(season.period + window)
+
+    monkeypatch.setitem(BASELINES, "constant", Constant)
+    models = make_baselines("h", window=12)
+    assert list(models)[-1] == "constant" and models["constant"].period == 24 + 12
+    assert make_baselines("h", window=12, season=5)["constant"].period == 5 + 12
+    assert Baseline.for_series(None, 12).name == "baseline"  # parameterless classes need no for_series
+
+
 # ----------------------------------------------------------------- the period found in the training part
 
 

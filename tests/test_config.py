@@ -167,7 +167,8 @@ def test_replace_validates() -> None:
 
 
 @pytest.mark.parametrize("freq, window", [("D", 30), ("h", 48), ("MS", 12), ("B", 20), ("W-SUN", 26),
-                                          ("2D", 30), (None, 30), ("unknown", 30)])
+                                          ("2D", 30), (None, 30), ("unknown", 30), ("H", 48), ("QS-OCT", 8),
+                                          ("BMS", 12), ("15min", 60)])
 def test_default_config_window_follows_frequency(freq, window) -> None:
     config = default_config(freq, 5000, target="y", features=("x",))
     assert config.data.window == window
@@ -187,7 +188,8 @@ def test_default_config_batch_size_grows_with_length() -> None:
     assert default_config("D", 10_000).train.batch_size == 64
 
 
-@pytest.mark.parametrize("freq, calendar", [("D", True), ("h", False), ("B", False), ("MS", False), (None, False)])
+@pytest.mark.parametrize("freq, calendar", [("D", True), ("2D", True), ("h", False), ("B", False), ("MS", False),
+                                            (None, False)])
 def test_calendar_inputs_are_on_by_default_where_they_were_measured_to_help(freq, calendar) -> None:
     assert default_config(freq, 5000).data.calendar is calendar
     assert DataConfig().calendar is False  # the plain dataclass default stays off

@@ -118,6 +118,19 @@ def test_conformal_band_matches_validation_residuals(synthetic_series):
         assert calibration.quantiles(0.8)[k] == conformal_quantile(residuals[:, k], 0.8)
 
 
+def test_any_model_of_the_contract_can_be_calibrated(synthetic_series):
+    from forecaster.baselines import make_baselines
+
+    prepared = tiny(synthetic_series, horizon=3).prepared_
+    drift = make_baselines("D", window=10)["drift"].fit_prepared(prepared, 3)
+    calibration = calibrate(drift, prepared)  # a baseline has no config: the horizon is its forecasts' width
+    origins = prepared.val_origins
+    residuals = np.abs(prepared.y[origins[:, None] + np.arange(1, 4)] - drift.predict_prepared(prepared, origins))
+    assert calibration.horizon == 3
+    assert [calibration.quantiles(0.8)[k] for k in range(3)] == [conformal_quantile(residuals[:, k], 0.8)
+                                                                  for k in range(3)]
+
+
 def test_mc_dropout_unavailable_without_dropout(synthetic_series):
     model = tiny(synthetic_series, dropout=0.0)
     assert mc_dropout_paths(model, model.prepared_, model.prepared_.test_origins) is None

@@ -149,6 +149,15 @@ def test_ets_with_fallback_steps_down_and_says_so():
                                   NaiveForecast().fit(y, 6, 2).predict_at(y, np.array([5, 30])))
 
 
+def test_for_series_takes_the_period_only_when_found_or_given():
+    from forecaster.frequency import describe_season
+
+    found = ExponentialSmoothing.for_series(describe_season("h", 24, found=True), window=48)
+    assert (found.season, found.description, found.fallback) == (24, "daily", True)
+    assert ExponentialSmoothing.for_series(describe_season("h", 24), window=48).season is None  # a default: no evidence
+    assert ExponentialSmoothing.for_series(describe_season("h", 5), window=48, season_given=True).season == 5
+
+
 def test_ets_quiet_without_touching_global_warning_filters():
     before = list(warnings.filters)
     with warnings.catch_warnings(record=True) as caught:
