@@ -67,6 +67,11 @@ def home() -> None:
 STATIC_CSS = "<style>[data-testid='InputInstructions'] { display: none; }</style>"  # a constant: no user input
 st.html(STATIC_CSS)
 
+# Before any page: whose workspace this session works in (a sign-in screen, and a stop, until it is known).
+from forecaster.ui.auth import workspace_owner  # noqa: E402 - after set_page_config, as Streamlit requires
+
+workspace_owner()
+
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),

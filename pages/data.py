@@ -9,7 +9,7 @@ import streamlit as st
 from forecaster.config import DataConfig
 from forecaster.csv_reader import read_csv
 from forecaster.datasets import INTERVALS, PRICE_FIELDS, list_samples, load_ticker
-from forecaster.errors import ConfigError, DataError
+from forecaster.errors import ConfigError, DataError, ForecasterError
 from forecaster.plots import series_figure
 from forecaster.prepare import calendar_gaps, clean, short_series_message, split_points
 from forecaster.ui import state, widgets
@@ -90,12 +90,49 @@ def choose_ticker() -> None:
         use_dataset(dataset)
 
 
+def kept_uploads() -> None:
+    """In per-user mode uploads are kept in the person's workspace: save a new one, offer the earlier ones."""
+    from forecaster.runs import RunStore
+    from forecaster.workspace import workspace_mode
+
+    if workspace_mode() != "per-user":
+        return  # single user: uploads live in the browser session, as they always did
+    try:
+        store = RunStore(owner=state.owner())
+        current = st.session_state.get("upload")
+        if current is not None and st.session_state.get("upload_kept") != (current[0], len(current[1])):
+            store.save_upload(*current)
+            st.session_state["upload_kept"] = (current[0], len(current[1]))
+        kept = store.uploads()
+    except ForecasterError as error:
+        st.warning(f"Your uploads could not be kept in your workspace: {error}")
+        return
+    if not kept:
+        return
+    names = [upload.name for upload in kept]
+    current_name = st.session_state.get("upload", ("",))[0]
+    chosen = st.selectbox("Or open one of your earlier uploads", names, index=names.index(current_name)
+                          if current_name in names else None, placeholder="Choose a file kept in your workspace",
+                          help="Files you uploaded before are kept in your workspace; only you can see them.")
+    if chosen and chosen != current_name:
+        try:
+            st.session_state["upload"] = (chosen, store.upload(chosen))
+        except ForecasterError as error:
+            st.error(str(error))
+            return
+        st.session_state["upload_kept"] = (chosen, len(st.session_state["upload"][1]))
+        st.rerun()
+
+
 def choose_csv() -> None:
     upload = st.file_uploader("CSV file", type=["csv", "txt", "tsv"],
                               help="Any delimiter (, ; tab |), decimal commas, UTF-8 or Latin-1. A date column is needed.")
-    if upload is not None:
-        # Kept in the session: Streamlit forgets the uploader's file when the user leaves the page.
+    if upload is not None and st.session_state.get("uploader_file") != upload.file_id:
+        # Kept in the session: Streamlit forgets the uploader's file when the user leaves the page. Taken once
+        # per file, so an earlier upload opened from the workspace is not replaced by the one still shown here.
+        st.session_state["uploader_file"] = upload.file_id
         st.session_state["upload"] = (upload.name, upload.getvalue())
+    kept_uploads()
     stored = st.session_state.get("upload")
     if stored is None:
         st.caption("Upload a file with a date column and at least one numeric column.")

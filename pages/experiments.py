@@ -11,7 +11,7 @@ from forecaster.runs import RunStore, compare_metrics, compare_settings, data_fo
 from forecaster.ui import state
 
 st.title("Experiments")
-store = RunStore()
+store = RunStore(owner=state.owner())
 st.write("Every training run is kept here with its data, settings, loss curves, test metrics and model, "
          "and survives restarts. Tick runs in the table to compare them; sort by clicking a column heading.")
 

@@ -111,7 +111,7 @@ if st.button("Start search", type="primary", disabled=space is None or bool(busy
 
     st.session_state["tune_job"] = TuneJob(base=base, dataset=dataset, space=space, trials=int(trials),
                                            timeout=float(minutes) * 60 or None, seed=int(base.train.seed),
-                                           alive=widgets.session_watch()).start()
+                                           alive=widgets.session_watch(), owner=state.owner()).start()
     st.session_state["tune_selection"] = selection
     st.rerun()
 if busy and (job is None or not job.running):

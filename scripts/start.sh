@@ -13,4 +13,6 @@ args=("$@")
 if [[ " $* " != *" --server.address"* ]]; then
     args=(--server.address localhost "${args[@]}")
 fi
+# Per-user workspaces need sign-in configured: refuse to start without it, with one line saying why.
+.venv/bin/python -m forecaster.ui.auth
 exec .venv/bin/streamlit run app.py "${args[@]}"

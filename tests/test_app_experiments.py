@@ -12,6 +12,7 @@ from app_helpers import open_page
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
+from forecaster.errors import StoreError
 from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster
 from forecaster.runs import RunStore
@@ -123,11 +124,13 @@ def test_loading_a_run_whose_upload_is_gone_still_loads_the_model(home: Path, sy
 def test_deleting_ticked_runs_removes_them_and_their_models(home: Path, synthetic_series: pd.DataFrame) -> None:
     data = dataset(synthetic_series)
     keep, gone = record(data, 8), record(data, 12)
-    folder = Path(RunStore().get(gone).model_dir)
+    assert RunStore().get(gone).has_model
     at = tick(open_page(PAGE), 1)
     at.button(key="confirm_delete").click().run()
     assert not at.exception
-    assert [run.id for run in RunStore().runs()] == [keep] and not folder.exists()
+    assert [run.id for run in RunStore().runs()] == [keep]
+    with pytest.raises(StoreError, match=f"no run {gone}"):
+        RunStore().model_archive(gone)  # its model went with it
     assert list(at.dataframe[0].value["ID"]) == [keep]
     assert "Tick one run" in at.info[0].value  # the ticks were cleared, not moved onto another run
 
@@ -155,12 +158,12 @@ def test_a_finished_app_training_run_is_recorded(home: Path, synthetic_series: p
     job = TrainingJob(config=config, dataset=data, label="from the app").start()
     assert job.wait(120) and job.status == "done"
     run = RunStore().get(job.run_id)
-    assert run.label == "from the app" and run.origin == "app" and Path(run.model_dir).is_dir()
+    assert run.label == "from the app" and run.origin == "app" and run.has_model
 
 
 def test_a_store_that_cannot_be_written_costs_the_record_not_the_model(home: Path,
                                                                       synthetic_series: pd.DataFrame) -> None:
-    (home / "runs-models").write_text("a file where the models folder should be")
+    (home / "runs.sqlite").mkdir()  # a folder where the store's database file should be
     config = ForecasterConfig(data=DataConfig(target="y", window=10), model=ModelConfig(units=8),
                               train=TrainConfig(epochs=1))
     job = TrainingJob(config=config, dataset=dataset(synthetic_series), label="x").start()

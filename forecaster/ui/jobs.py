@@ -150,7 +150,8 @@ class TrainingJob(BackgroundJob):
     alive: Callable[[], bool] | None = None
     orphaned: bool = False  # ended because its session went away; model and data were let go
     record: bool = True  # keep the finished run in the run store
-    store_path: Any = None  # None: the default store in FORECASTER_HOME
+    store_path: Any = None  # None: the studio's store (FORECASTER_STORE, else the file in FORECASTER_HOME)
+    owner: str | None = None  # whose workspace the run is kept in; None: the local, single-user one
     run_id: int | None = None  # its id in the run store, once recorded
     record_error: str | None = None  # why it could not be recorded (the model itself is fine)
 
@@ -186,7 +187,8 @@ class TrainingJob(BackgroundJob):
         from forecaster.runs import RunStore
 
         try:
-            self.run_id = RunStore(self.store_path).record(model, self.evaluation, self.dataset, label=self.label,
+            store = RunStore(self.store_path) if self.owner is None else RunStore(self.store_path, owner=self.owner)
+            self.run_id = store.record(model, self.evaluation, self.dataset, label=self.label,
                                                            origin="app")
         except (ForecasterError, OSError) as error:
             self.record_error = f"The run could not be kept in the run store: {error}"

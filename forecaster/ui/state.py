@@ -127,6 +127,18 @@ def private_server() -> bool:
     return address in LOOPBACK_ADDRESSES or address.startswith("127.")
 
 
+def owner() -> str:
+    """The owner of this session's work (set by app.py's sign-in gate before any page runs)."""
+    value = st.session_state.get("owner")
+    if value is None:  # a page run on its own (tests): the single-user workspace, never in per-user mode
+        from forecaster.workspace import LOCAL_OWNER, workspace_mode
+
+        if workspace_mode() != "single":
+            raise RuntimeError("No one is signed in; pages run only after app.py's sign-in gate.")
+        return LOCAL_OWNER
+    return str(value)
+
+
 def store_location(location: object) -> str | None:
     """Where the run store lives, for the person who owns it: None on a server others can open, never a password."""
     if not private_server():

@@ -47,6 +47,7 @@ class TuneJob(BackgroundJob):
     trial_started: float = 0.0  # when the trial now running began
     trial_epoch: Any = None  # the running trial's last EpochReport, None before its first epoch ends
     result: Any = None  # forecaster.tuning.TuneResult once done
+    owner: str | None = None  # whose workspace the study belongs to; None: the local, single-user one
     # Asked every few seconds: False once the browser session that started the search is gone, which
     # stops it so an abandoned tab does not keep the CPU busy. None (tests) means nobody is watching.
     alive: Callable[[], bool] | None = None
@@ -76,7 +77,7 @@ class TuneJob(BackgroundJob):
             self.trial_started = time.time()
             self.result = tune(self.dataset, self.base, self.space, trials=self.trials, timeout=self.timeout,
                                on_trial=self._on_trial, stop_event=self.stop_event, seed=self.seed,
-                               on_epoch=self._on_epoch)
+                               on_epoch=self._on_epoch, **({} if self.owner is None else {"owner": self.owner}))
         finally:
             _share_threads(-1)
         self.status = "stopped" if self.result.stopped else "done"

@@ -153,7 +153,7 @@ def session_watch(grace: float = SESSION_GONE_GRACE_S) -> Callable[[], bool] | N
 def start_job(config, selection, label: str = "") -> bool:
     """Start training in the background for this session (one run at a time); False if one is running."""
     from forecaster.ui.jobs import TrainingJob
-    from forecaster.ui.state import current_job
+    from forecaster.ui.state import current_job, owner
 
     busy = [job for job in (current_job(), st.session_state.get("compare_job")) if job is not None and job.running]
     if busy:
@@ -161,7 +161,7 @@ def start_job(config, selection, label: str = "") -> bool:
         return False
     st.session_state["job_selection"] = selection
     st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label,
-                                          alive=session_watch()).start()
+                                          alive=session_watch(), owner=owner()).start()
     return True
 
 
