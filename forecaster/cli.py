@@ -93,8 +93,9 @@ def _add_store_option(parser: argparse.ArgumentParser) -> None:
     from forecaster.workspace import LOCAL_OWNER
 
     parser.add_argument("--store", help="the run store: a SQLite file or a database URL such as "
-                                        "postgresql+psycopg://user:password@host:5432/db (default $FORECASTER_STORE, "
-                                        "else $FORECASTER_HOME/runs.sqlite, FORECASTER_HOME defaulting to ~/.forecaster)")
+                                        "postgresql+psycopg://user:password@host:5432/db (default "
+                                        "$FORECASTER_STORE, else $FORECASTER_HOME/runs.sqlite, FORECASTER_HOME "
+                                        "defaulting to ~/.forecaster)")
     parser.add_argument("--owner", default=LOCAL_OWNER,
                         help=f"the workspace to act in: runs are recorded as, and only seen by, this owner (default "
                              f"the local user, {LOCAL_OWNER}; a signed-in app user is ISSUER#SUBJECT)")

@@ -73,7 +73,8 @@ UPLOADS = Table(
     UniqueConstraint("owner", "name", name="uploads_owner_name"),
 )
 # PostgreSQL keeps the schema version here (SQLite keeps it in PRAGMA user_version, which older builds read).
-STORE_META = Table("store_meta", _metadata, Column("key", Text, primary_key=True), Column("value", Text, nullable=False))
+STORE_META = Table("store_meta", _metadata, Column("key", Text, primary_key=True),
+                   Column("value", Text, nullable=False))
 
 _SUMMARY = [c for c in RUNS.c if c.name not in ("predictions", "model")]
 
@@ -306,7 +307,8 @@ class RunStore:
                              "check the folder exists and is writable, or pass another --store.") from None
         except (ImportError, NoSuchModuleError) as error:
             raise StoreError(f"The database driver for {self.location} is not installed ({error}); install the "
-                             "studio's requirements (pip install -r requirements.txt), which include psycopg.") from None
+                             "studio's requirements (pip install -r requirements.txt), which include "
+                             "psycopg.") from None
         except ArgumentError as error:
             raise StoreError(f"The run store {self.location!r} cannot be used ({error}); give a SQLite file or a URL "
                              "such as postgresql+psycopg://user:pw@host/db.") from None

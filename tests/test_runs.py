@@ -12,7 +12,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy
@@ -211,7 +210,8 @@ def test_uploads_are_kept_replaced_listed_and_deleted_per_owner(store_url: str) 
     bob.save_upload("sales.csv", b"bob's own")
     assert [u.name for u in ann.uploads()] == ["b.csv", "sales.csv"]
     upload = ann.uploads()[1]
-    assert isinstance(upload, Upload) and upload.size == len(ann.upload("sales.csv")) == 33 and upload.created[:2] == "20"
+    assert isinstance(upload, Upload) and upload.size == len(ann.upload("sales.csv")) == 33
+    assert upload.created[:2] == "20"
     assert ann.upload("sales.csv") == b"date,y\n2020-01-01,2\n2020-01-02,3\n"
     assert bob.upload("sales.csv") == b"bob's own" and [u.name for u in bob.uploads()] == ["sales.csv"]
     for action in (bob.upload, bob.delete_upload):
