@@ -68,9 +68,12 @@ STATIC_CSS = "<style>[data-testid='InputInstructions'] { display: none; }</style
 st.html(STATIC_CSS)
 
 # Before any page: whose workspace this session works in (a sign-in screen, and a stop, until it is known).
-from forecaster.ui.auth import workspace_owner  # noqa: E402 - after set_page_config, as Streamlit requires
+from forecaster.ui.auth import gate  # noqa: E402 - after set_page_config, as Streamlit requires
 
-workspace_owner()
+only_page = gate()
+if only_page is not None:  # signed out (or sign-in not configured): that screen is the whole app
+    st.navigation([only_page], position="hidden").run()
+    st.stop()
 
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -119,11 +119,17 @@ def sign_in_screen(names: list[str | None]) -> None:
                   on_click=st.login, args=() if name is None else (name,))
 
 
-def workspace_owner() -> str:
-    """The owner of this session's work, after sign-in where the mode needs it; stops the page otherwise.
+def _only_page(title: str, draw: Callable[[], None]) -> st.Page:
+    return st.Page(draw, title=title, icon=":material/login:", url_path="sign-in")
+
+
+def gate() -> st.Page | None:
+    """None once this session's owner is known (kept in session_state["owner"]); else the one page to show.
 
     Single user: the local owner, shared with the CLI (with a note, once, when other machines can connect).
-    Per user: the signed-in person's (issuer, subject), with who they are and Sign out in the sidebar.
+    Per user: the signed-in person's (issuer, subject), with who they are and Sign out in the sidebar; before
+    sign-in, or with sign-in not configured, the only page is the sign-in screen or the one-sentence reason,
+    so no other page (nor the pages/ folder's own navigation) can run.
     """
     from forecaster.ui import state
     from forecaster.workspace import LOCAL_OWNER, workspace_mode
@@ -131,8 +137,7 @@ def workspace_owner() -> str:
     try:
         mode = workspace_mode()
     except ConfigError as error:
-        st.error(str(error))
-        st.stop()
+        return _only_page("Settings", lambda: st.error(str(error)))
     if mode == "single":
         st.session_state["owner"] = LOCAL_OWNER
         if not state.private_server():
@@ -141,17 +146,16 @@ def workspace_owner() -> str:
                 st.toast(SHARED_NOTE, icon=":material/group:")
             st.sidebar.caption(":material/group: One shared workspace: everyone who opens this server sees the "
                                "same runs, models and searches.")
-        return LOCAL_OWNER
+        return None
     section = _auth_section()
     problem = auth_problem(section)
     if problem:
         st.session_state["owner"] = SIGNED_OUT
-        st.error(problem)
-        st.stop()
+        return _only_page("Settings", lambda: st.error(problem))
     if not st.user.get("is_logged_in"):
         st.session_state["owner"] = SIGNED_OUT
-        sign_in_screen(providers(section))
-        st.stop()
+        names = providers(section)
+        return _only_page("Sign in", lambda: sign_in_screen(names))
     owner = _signed_in_owner()
     if st.session_state.get("owner") not in (owner, None, SIGNED_OUT):
         # Another person signed in in this browser session: nothing of the previous one's may remain.
@@ -162,4 +166,4 @@ def workspace_owner() -> str:
     with st.sidebar:
         st.caption(f"Signed in as **{_display_name()}**")
         st.button("Sign out", key="sign_out", on_click=st.logout, icon=":material/logout:")
-    return owner
+    return None
