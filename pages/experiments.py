@@ -12,6 +12,22 @@ from forecaster.ui import state
 
 st.title("Experiments")
 store = RunStore(owner=state.owner())
+
+
+def kept_upload_for(run) -> tuple:
+    """The run's uploaded file, read again from the owner's workspace (per-user mode keeps uploads); () if not."""
+    from forecaster.csv_reader import read_csv
+    from forecaster.workspace import workspace_mode
+
+    if not run.source.startswith("upload:") or workspace_mode() != "per-user":
+        return ()
+    name = run.source.removeprefix("upload:")
+    try:
+        return (read_csv(store.upload(name), name=name, target=run.target, features=list(run.features)),)
+    except ForecasterError:  # gone, or replaced by another file of that name: data_for_run says so
+        return ()
+
+
 st.write("Every training run is kept here with its data, settings, loss curves, test metrics and model, "
          "and survives restarts. Tick runs in the table to compare them; sort by clicking a column heading.")
 
@@ -114,7 +130,7 @@ if len(runs) == 1:
         else:
             current = state.selection()
             try:
-                dataset = data_for_run(run, candidates=(current.dataset,))
+                dataset = data_for_run(run, candidates=(current.dataset, *kept_upload_for(run)))
                 evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit)
             except ForecasterError as error:
                 state.set_model(model, None, None)

@@ -142,3 +142,45 @@ def test_the_start_script_refuses_per_user_mode_without_sign_in(tmp_path: Path,
     assert "cannot be read" in preflight(secrets)
     monkeypatch.setenv("FORECASTER_WORKSPACES", "everyone")
     assert "'single' or 'per-user'" in preflight(secrets)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame[["y"]].rename_axis("date").to_csv().encode()
+
+
+def test_a_run_on_an_upload_reloads_with_its_data_from_the_workspace(per_user: Path,
+                                                                     synthetic_series: pd.DataFrame) -> None:
+    from forecaster.csv_reader import read_csv
+
+    ann = oidc_owner(ISSUER, "ann-1")
+    payload = _csv(synthetic_series)
+    RunStore(owner=ann).save_upload("ann_secret.csv", payload)
+    data = read_csv(payload, name="ann_secret.csv", target="y")
+    config = ForecasterConfig(data=DataConfig(target="y", window=10), model=ModelConfig(units=8),
+                              train=TrainConfig(epochs=1, seed=0))
+    model = LSTMForecaster(config).fit(data)
+    run_id = RunStore(owner=ann).record(model, evaluate(model), data, origin="test")
+    at = app(ANN, AUTH)
+    at.switch_page("pages/experiments.py").run()
+    at.session_state["runs_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    next(b for b in at.button if b.label == f"Load run {run_id}'s model").click().run()
+    assert not at.exception and "and its data (ann_secret.csv)" in at.success[0].value
+    assert at.session_state["result"][1] is not None  # evaluated on the data kept in Ann's workspace
+
+
+def test_uploads_are_kept_in_the_workspace_and_offered_again(per_user: Path, synthetic_series: pd.DataFrame) -> None:
+    at = app(ANN, AUTH)
+    at.session_state["upload"] = ("ann_secret.csv", _csv(synthetic_series))
+    at.switch_page("pages/data.py").run()
+    at.radio(key="_w_data_source").set_value("Upload CSV").run()
+    assert not at.exception
+    assert [u.name for u in RunStore(owner=oidc_owner(ISSUER, "ann-1")).uploads()] == ["ann_secret.csv"]
+    assert RunStore(owner=oidc_owner(ISSUER, "bob-2")).uploads() == []
+    fresh = app(ANN, AUTH)  # another browser session of Ann's: the file is offered
+    fresh.switch_page("pages/data.py").run()
+    fresh.radio(key="_w_data_source").set_value("Upload CSV").run()
+    box = next(s for s in fresh.selectbox if s.label == "Or open one of your earlier uploads")
+    assert box.options == ["ann_secret.csv"]
+    box.set_value("ann_secret.csv").run()
+    assert not fresh.exception and fresh.session_state["upload"][0] == "ann_secret.csv"
