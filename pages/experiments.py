@@ -71,7 +71,7 @@ picked = st.dataframe(
         "Train s": st.column_config.NumberColumn(format="%.1f"),
     })
 ids = [int(table.index[i]) for i in picked.selection.rows if i < len(table)]
-where = state.store_location(store.path)
+where = state.store_location(store.path or store.location)  # a file's path; a database's URL, password masked
 st.caption(f"{len(table)} of {len(every_run)} runs shown" + (f" · store: {where}" if where else ""))
 if not ids:
     st.info("Tick one run to load or delete it, two or more to compare them.")
@@ -146,7 +146,7 @@ if len(runs) == 1:
             st.page_link("pages/forecast.py", label="Forecast with it", icon=":material/timeline:")
             st.page_link("pages/results.py", label="See its results", icon=":material/analytics:")
     try:  # built once per ticked run, not on every rerun
-        archive = state.per_model("run_archive", (), lambda: store.model_archive(run.id), key=(str(store.path), run.id))
+        archive = state.per_model("run_archive", (), lambda: store.model_archive(run.id), key=(store.url, store.owner, run.id))
     except ForecasterError as error:
         cols[0].caption(str(error))
     else:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from forecaster.errors import StoreError
 from forecaster.runs import RunStore
 
 from .conftest import REPO_ROOT, _free_port, _stop, _tail, _wait_healthy, streamlit_command
@@ -236,8 +237,7 @@ def test_runs_survive_a_restart_and_load_and_compare(page, start_server, tmp_pat
 
 def test_delete_a_run_from_the_page(page, start_server, tmp_path, screenshot):
     store, _ = _two_runs(page, start_server, tmp_path, units=(8, 8))
-    first = store.get(1)
-    assert first.model_dir and Path(first.model_dir).is_dir()
+    assert store.get(1).has_model
 
     click_sidebar_link(page, "Experiments")
     _check_runs_listed(page, store, 2)
@@ -252,8 +252,9 @@ def test_delete_a_run_from_the_page(page, start_server, tmp_path, screenshot):
     wait_idle(page, timeout=60_000)
 
     assert [run.id for run in store.runs()] == [2]
-    assert not Path(first.model_dir).exists()
-    assert Path(store.get(2).model_dir).is_dir()  # the other run and its model stay
+    with pytest.raises(StoreError, match="no run 1"):
+        store.model_archive(1)  # its model went with it
+    assert store.load_model(2) is not None  # the other run and its model stay
     _check_runs_listed(page, store, 1)
     assert "Tick one run to load or delete it" in main_text(page)  # the tick went with the run
     screenshot("2-deleted")
