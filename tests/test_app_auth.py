@@ -99,6 +99,7 @@ def test_a_signed_in_person_works_in_their_own_workspace(per_user: Path) -> None
     assert at.session_state["owner"] == oidc_owner(ISSUER, "ann-1")
     assert "Signed in as **Ann**" in [c.value for c in at.sidebar.caption]
     assert any(b.label == "Sign out" for b in at.sidebar.button)
+    assert f"--owner '{oidc_owner(ISSUER, 'ann-1')}'" in [c.value for c in at.sidebar.code]
 
 
 def test_each_person_sees_only_their_own_runs(per_user: Path, synthetic_series: pd.DataFrame) -> None:

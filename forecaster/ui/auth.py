@@ -166,4 +166,7 @@ def gate() -> st.Page | None:
     with st.sidebar:
         st.caption(f"Signed in as **{_display_name()}**")
         st.button("Sign out", key="sign_out", on_click=st.logout, icon=":material/logout:")
+        with st.expander("Your workspace from the command line"):
+            st.caption("The CLI records into this workspace with these options (and the server's store URL):")
+            st.code(f"--owner '{owner}'", language="bash")
     return None
