@@ -22,8 +22,9 @@ from torch import nn  # noqa: E402
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig  # noqa: E402
 from forecaster.datasets import load_sample  # noqa: E402
 from forecaster.forecaster import LSTMForecaster  # noqa: E402
-from forecaster.prepare import input_windows, prepare  # noqa: E402
+from forecaster.prepare import prepare  # noqa: E402
 from forecaster.training import configure_threads, flush_denormals, resolve_device  # noqa: E402
+from forecaster.windows import input_windows  # noqa: E402
 
 CASES = {"daily": ("seattle-weather", "temp_max", 30), "hourly": ("seattle-temps", "temp", 168)}
 UNITS, LAYERS, BATCH, LR = 64, 2, 32, 1e-3

@@ -6,14 +6,16 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from forecaster.datasets import Dataset, _tidy, infer_freq
 from forecaster.errors import DataError
+from forecaster.frequency import infer_freq
+from forecaster.series import Dataset, tidy
 
 MIN_ROWS = 3  # fewer rows cannot even hold one input step, one target and one check
 MAX_ROWS = 2_000_000  # caps memory and training time for one upload
@@ -377,7 +379,7 @@ def read_csv(source: str | Path | bytes, *, name: str | None = None, date_column
     if bad:
         notes.append(f"Treated {bad} values that are not numbers as missing.")
     raw = pd.DataFrame(numbers).set_axis(pd.DatetimeIndex(dates), axis=0).loc[dates.notna().to_numpy()]
-    frame, tidy_notes = _tidy(raw)
+    frame, tidy_notes = tidy(raw)
 
     if target is None:
         filled = [c for c in frame.columns if frame[c].notna().any()]

@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from forecaster.calendar_inputs import calendar_terms, future_index, next_timestamps
 from forecaster.config import ForecasterConfig
-from forecaster.datasets import infer_freq
 from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from forecaster.frequency import infer_freq
 from forecaster.model import RecurrentForecaster
-from forecaster.prepare import (Prepared, Scaler, calendar_terms, future_index, input_windows, inverse_transform_paths,
-                                 next_timestamps, prepare, transform_target)
+from forecaster.prepare import Prepared, Scaler, inverse_transform_paths, prepare, transform_target
 from forecaster.starts import (START_CHOICE_SE, choose_start, drift_in_scaled_space, moving_average_in_scaled_space,
                                naive_in_scaled_space, ridge_in_scaled_space, seasonal_naive_in_scaled_space,
                                simple_starts, smoothing_in_scaled_space, start_skip)
 from forecaster.training import EpochReport, History, predict_batched, resolve_device, train_network
+from forecaster.windows import input_windows
 
 # The skip's starts moved to forecaster.starts; they are re-exported because tests and older code import them here.
 __all__ = ["LSTMForecaster", "FORMAT_VERSION", "MODEL_FILES", "future_index", "uses_skip", "START_CHOICE_SE",

@@ -6,13 +6,14 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from pandas.tseries import offsets as pd_offsets
 from pandas.tseries.frequencies import to_offset
 
 from forecaster.contract import finite_series, positive_int
 
 __all__ = ["Family", "Season", "family_of", "season_length", "default_window", "window_range", "is_daily",
-           "describe_season", "choose_season"]
+           "describe_season", "choose_season", "infer_freq", "calendar_word"]
 
 DEFAULT_WINDOW = 30  # lookback for a frequency with no known family
 
@@ -186,3 +187,57 @@ def choose_season(freq: str | None, y_train: np.ndarray) -> Season:
         return describe_season(freq, period, found=True)
     default = season_length(freq)
     return describe_season(freq, default, note="no clear cycle found" if default > 1 else "")
+
+
+# ---------------------------------------------------------------------------------------------- from timestamps
+
+def _step_alias(step: pd.Timedelta) -> str:
+    day = pd.Timedelta(days=1)
+    if step % day == pd.Timedelta(0):
+        return "D" if step == day else f"{step // day}D"  # to_offset would say "24h"
+    return to_offset(step).freqstr
+
+
+def infer_freq(index: pd.DatetimeIndex) -> str | None:
+    """The series' pandas frequency alias; tolerates a few gaps (holidays, a skipped hour); None if irregular."""
+    index = pd.DatetimeIndex(index).dropna().unique().sort_values()
+    if len(index) < 3:
+        return None
+    with pd.option_context("future.infer_freq_returns_offset", True):
+        exact = pd.infer_freq(index)
+    if exact is not None:
+        return getattr(exact, "freqstr", exact)
+    steps = pd.Series(np.diff(index.to_numpy()))
+    step = pd.Timedelta(steps.mode().iloc[0])
+    midnight = bool((index == index.normalize()).all())
+    if midnight and index.is_month_start.all():
+        candidate = "MS"
+    elif midnight and index.is_month_end.all():
+        candidate = "ME"
+    elif step == pd.Timedelta(days=1) and (index.day_of_week < 5).all():
+        candidate = "B"  # trading days: weekdays with a few holidays missing
+    elif step == pd.Timedelta(days=7) and index.day_of_week.nunique() == 1:
+        candidate = f"W-{index[0].day_name()[:3].upper()}"
+    else:
+        candidate = _step_alias(step)
+    # A gappy series must sit on the candidate's grid and fill most of it, else it is truly irregular.
+    if candidate not in ("MS", "ME", "B") and (index[-1] - index[0]) / step > 1.25 * len(index):
+        return None
+    grid = pd.date_range(index[0], index[-1], freq=candidate)
+    if len(grid) == 0 or not index.isin(grid).all() or len(index) < 0.8 * len(grid):
+        return None
+    return candidate
+
+
+# (adjective for one step, noun for a multiple) of each calendar, for sentences like "the 2-hour calendar".
+_CALENDAR_WORDS = {"D": ("daily", "day"), "h": ("hourly", "hour"), "min": ("minute", "minute"),
+                   "s": ("second", "second"), "MS": ("monthly", "month"), "ME": ("monthly", "month"),
+                   "W": ("weekly", "week"), "QS": ("quarterly", "quarter"), "QE": ("quarterly", "quarter"),
+                   "YS": ("yearly", "year"), "YE": ("yearly", "year")}
+
+
+def calendar_word(freq: str) -> str:
+    """The calendar of a frequency in a word: "daily", "hourly", "2-hour"; the alias quoted when it has none."""
+    offset = to_offset(freq)
+    adjective, unit = _CALENDAR_WORDS.get(offset.rule_code.split("-")[0], (f"{freq!r}", ""))
+    return adjective if offset.n == 1 or not unit else f"{offset.n}-{unit}"

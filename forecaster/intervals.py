@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from forecaster.errors import ConfigError
-from forecaster.prepare import Prepared, input_windows, inverse_transform_paths
+from forecaster.prepare import Prepared, inverse_transform_paths
 from forecaster.training import EVAL_BATCH
+from forecaster.windows import input_windows
 
 DEFAULT_LEVELS = (0.8, 0.95)
 DEFAULT_PASSES = 50  # Monte Carlo dropout forward passes; quantiles of 50 samples are stable enough for 80-95%

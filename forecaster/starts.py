@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from forecaster.errors import DataError
-from forecaster.prepare import Prepared, input_windows
+from forecaster.prepare import Prepared
+from forecaster.windows import input_windows
 
 if TYPE_CHECKING:
     from forecaster.model import RecurrentForecaster

@@ -6,12 +6,14 @@ from datetime import date
 
 import streamlit as st
 
+from forecaster.cleaning import calendar_gaps, clean
 from forecaster.config import DataConfig
 from forecaster.csv_reader import read_csv
-from forecaster.datasets import INTERVALS, PRICE_FIELDS, list_samples, load_ticker
+from forecaster.datasets import list_samples
 from forecaster.errors import ConfigError, DataError, ForecasterError
 from forecaster.plots import series_figure
-from forecaster.prepare import calendar_gaps, clean, short_series_message, split_points
+from forecaster.tickers import INTERVALS, PRICE_FIELDS, load_ticker
+from forecaster.windows import short_series_message, split_points
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 

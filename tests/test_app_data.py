@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import forecaster.datasets as datasets
-from forecaster.prepare import split_points
+import forecaster.yahoo as yahoo
+from forecaster.windows import split_points
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/data.py"
@@ -173,7 +173,7 @@ def test_ticker_offline_shows_a_network_error_and_keeps_the_selection(at, monkey
         calls.append(symbol)
         raise ConnectionError("Failed to resolve query1.finance.yahoo.com")
 
-    monkeypatch.setattr(datasets, "_yahoo_download", offline)
+    monkeypatch.setattr(yahoo, "download", offline)
     choose_ticker(at, "MSFT")
     assert not at.exception
     assert calls == ["MSFT"]
@@ -192,7 +192,7 @@ def test_ticker_download_becomes_the_selection(at, monkeypatch):
         calls.append((symbol, start, interval))
         return yahoo_like()
 
-    monkeypatch.setattr(datasets, "_yahoo_download", fake)
+    monkeypatch.setattr(yahoo, "download", fake)
     choose_ticker(at, " msft ")
     assert not at.exception
     assert not at.error

@@ -12,11 +12,11 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-import forecaster.datasets as datasets
 import forecaster.training as training
+import forecaster.yahoo as yahoo
 from app_helpers import APP
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
-from forecaster.datasets import load_sample
+from forecaster.datasets import load_sample, load_ticker
 from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster
 from forecaster.training import configure_threads
@@ -81,7 +81,7 @@ def test_ticker_timeout_shows_the_network_sentence_and_keeps_everything(trained,
     def slow(symbol, **kwargs):
         raise TimeoutError("The read operation timed out")
 
-    monkeypatch.setattr(datasets, "_yahoo_download", slow)
+    monkeypatch.setattr(yahoo, "download", slow)
     at = open_with("pages/data.py", trained)
     download_ticker(at)
     assert len(at.error) == 1
@@ -97,7 +97,7 @@ def test_ticker_timeout_shows_the_network_sentence_and_keeps_everything(trained,
     None,
 ], ids=["no-price-columns", "empty", "html-text", "none"])
 def test_malformed_ticker_answer_is_a_clear_error(trained, monkeypatch, answer):
-    monkeypatch.setattr(datasets, "_yahoo_download", lambda symbol, **kwargs: answer)
+    monkeypatch.setattr(yahoo, "download", lambda symbol, **kwargs: answer)
     at = open_with("pages/data.py", trained)
     download_ticker(at)
     assert len(at.error) == 1
@@ -108,20 +108,20 @@ def test_malformed_ticker_answer_is_a_clear_error(trained, monkeypatch, answer):
 def test_malformed_answer_falls_back_to_the_cache(trained, monkeypatch, tmp_path):
     index = pd.bdate_range("2023-01-02", periods=60, name="Date")
     good = pd.DataFrame({"Close": np.linspace(100, 120, 60), "Open": np.linspace(99, 119, 60)}, index=index)
-    monkeypatch.setattr(datasets, "_yahoo_download", lambda symbol, **kwargs: good)
+    monkeypatch.setattr(yahoo, "download", lambda symbol, **kwargs: good)
     at = open_with("pages/data.py", trained)
     download_ticker(at)
     assert not at.error and at.session_state["selection"].dataset.source == "ticker:MSFT"
     # Yahoo now answers rubbish. Asking again for the same range in the app uses the saved copy, unasked...
     calls = []
-    monkeypatch.setattr(datasets, "_yahoo_download", lambda symbol, **kwargs: calls.append(symbol) or
+    monkeypatch.setattr(yahoo, "download", lambda symbol, **kwargs: calls.append(symbol) or
                         pd.DataFrame({"Foo": [1.0]}))
     by_label(at.button, "Download").click().run()
     assert not at.exception and not at.error and calls == []
     assert at.session_state["selection"].dataset.source == "ticker:MSFT"
     assert any("Loaded from the cache" in i.value for i in at.info), [i.value for i in at.info]
     # ...and a forced refresh that gets rubbish falls back to the cached copy and says so.
-    dataset = datasets.load_ticker("MSFT", start="2018-01-01", end=str(date.today()), refresh=True)
+    dataset = load_ticker("MSFT", start="2018-01-01", end=str(date.today()), refresh=True)
     assert calls == ["MSFT"] and len(dataset.frame) == 60
     assert any("returned no data, so this is the cached copy" in note for note in dataset.notes)
 

@@ -245,7 +245,7 @@ def test_forecast_bad_steps(trained: tuple[Path, dict]) -> None:
 
 
 def test_ticker_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    import forecaster.datasets as datasets
+    import forecaster.yahoo as yahoo
 
     calls = []
 
@@ -253,7 +253,7 @@ def test_ticker_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(symbol)
         raise ConnectionError("network is unreachable")
 
-    monkeypatch.setattr(datasets, "_yahoo_download", offline)
+    monkeypatch.setattr(yahoo, "download", offline)
     user_error(["train", "--data", "ticker:ZZOFFLINE", *TINY], "Yahoo Finance", "network")
     assert calls == ["ZZOFFLINE"]
 

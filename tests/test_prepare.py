@@ -1,4 +1,4 @@
-"""Tests for forecaster.prepare: purity, cleaning, split, transforms, scalers, windows and no leakage."""
+"""Tests for the preparation path (prepare, cleaning, windows, calendar_inputs): purity, split, no leakage."""
 
 from __future__ import annotations
 
@@ -8,34 +8,13 @@ import pytest
 
 from forecaster.config import DataConfig
 from forecaster.errors import ConfigError, DataError
-from forecaster.prepare import (
-    Scaler,
-    calendar_gaps,
-    calendar_names,
-    calendar_phases,
-    calendar_terms,
-    describe_calendar,
-    clean,
-    clip_outliers,
-    fill_missing,
-    fit_scaler,
-    fits,
-    input_windows,
-    inverse_transform_paths,
-    largest_horizon,
-    largest_window,
-    make_windows,
-    missing_timestamps,
-    prepare,
-    resample_frame,
-    rows_needed,
-    select_columns,
-    short_series_message,
-    split_points,
-    next_timestamps,
-    transform_target,
-    window_counts,
-)
+from forecaster.calendar_inputs import (calendar_names, calendar_phases, calendar_terms, describe_calendar,
+                                        next_timestamps)
+from forecaster.cleaning import (calendar_gaps, clean, clip_outliers, fill_missing, missing_timestamps, resample_frame,
+                                 select_columns)
+from forecaster.prepare import Scaler, fit_scaler, inverse_transform_paths, prepare, transform_target
+from forecaster.windows import (fits, input_windows, largest_horizon, largest_window, rows_needed, short_series_message,
+                                split_points, window_counts)
 
 
 def _config(**changes) -> DataConfig:
@@ -343,22 +322,19 @@ def test_given_scaler_is_reused_not_refit(synthetic_series: pd.DataFrame) -> Non
 
 # ---------------------------------------------------------------- windows
 
-def test_make_windows_exact_contents() -> None:
+def test_input_windows_exact_contents() -> None:
     values = np.arange(10.0).reshape(10, 1)  # (T, 1)
-    target = np.arange(10.0) * 10
-    inputs, targets = make_windows(values, target, np.array([2, 5, 7]), window=3, horizon=2)
-    assert inputs.shape == (3, 3, 1) and targets.shape == (3, 2)
+    inputs = input_windows(values, np.array([2, 5, 7]), window=3)
+    assert inputs.shape == (3, 3, 1)
     np.testing.assert_array_equal(inputs[..., 0], [[0, 1, 2], [3, 4, 5], [5, 6, 7]])
-    np.testing.assert_array_equal(targets, [[30, 40], [60, 70], [80, 90]])
-    np.testing.assert_array_equal(input_windows(values, np.array([2, 5, 7]), 3), inputs)
 
 
-def test_make_windows_keeps_every_column() -> None:
+def test_input_windows_keep_every_column_and_end_at_the_origin() -> None:
     values = np.stack([np.arange(6.0), -np.arange(6.0)], axis=1)  # (6, 2)
-    inputs, targets = make_windows(values, np.arange(6.0), np.array([1, 4]), window=2, horizon=1)
+    inputs = input_windows(values, np.array([1, 5]), window=2)
     assert inputs.shape == (2, 2, 2)
-    np.testing.assert_array_equal(inputs[1], [[3, -3], [4, -4]])
-    np.testing.assert_array_equal(targets, [[2], [5]])
+    np.testing.assert_array_equal(inputs[0], [[0, 0], [1, -1]])
+    np.testing.assert_array_equal(inputs[1], [[4, -4], [5, -5]])  # the last origin: no target needed beyond it
 
 
 @pytest.mark.parametrize("window, horizon, transform", [(10, 1, "none"), (7, 4, "none"), (5, 3, "diff")])
