@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from forecaster.errors import DataError
-from forecaster.prepare import Prepared, input_windows
+from forecaster.prepare import Prepared
+from forecaster.windows import input_windows
 
 # Quantities per cell kind, each an array (layers, time, units).
 LSTM_QUANTITIES = ("input", "forget", "output", "candidate", "cell", "hidden")
@@ -283,21 +284,6 @@ def origin_for_date(prepared: Prepared, date: Any = None) -> int:
         raise DataError(f"{when.date()} is before the test part; choose a date from {dates[0].date()} "
                         f"to {dates[-1].date()}.")
     return int(origins[position])
-
-
-def origin_for_forecast_date(prepared: Prepared, date: Any) -> int | None:
-    """The test origin whose one-step forecast is for `date` (a point clicked on a test chart), or None."""
-    try:
-        when = pd.Timestamp(date)
-    except (TypeError, ValueError):
-        return None
-    index = prepared.index
-    if when.tzinfo is None and index.tz is not None:
-        when = when.tz_localize(index.tz)
-    position = int(index.searchsorted(when)) - 1
-    if position + 1 >= len(index) or index[position + 1] != when or position not in set(prepared.test_origins.tolist()):
-        return None
-    return position
 
 
 def window_at(model: Any, prepared: Prepared, origin: int) -> np.ndarray:

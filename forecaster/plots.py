@@ -155,12 +155,13 @@ def forecast_figure(history: pd.Series, forecast: pd.Series, unit: str = "", his
 
 GATE_TITLES = {"input": "Input gate", "forget": "Forget gate", "output": "Output gate", "candidate": "Candidate",
                "cell": "Cell state (memory)", "hidden": "Hidden state", "reset": "Reset gate", "update": "Update gate"}
-_ZERO_TO_ONE = ("input", "forget", "output", "reset", "update")
 
 
 def _heatmap_style(name: str, values: np.ndarray) -> dict:
     """Gates on a 0–1 sequential scale; states and attributions on a diverging scale centred on 0."""
-    if name in _ZERO_TO_ONE:
+    from forecaster.introspect import SIGMOID_GATES  # here: introspect loads torch, which other figures do not need
+
+    if name in SIGMOID_GATES:
         return dict(colorscale="Viridis", zmin=0.0, zmax=1.0)
     bound = 1.0 if name in ("candidate", "hidden") else max(float(np.nanmax(np.abs(values))) if values.size else 0.0,
                                                               1e-9)

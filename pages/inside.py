@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from forecaster.errors import DataError
-from forecaster.inspect import EXPLANATIONS, inspect_window, origin_dates, summarise, unit_order
+from forecaster.introspect import EXPLANATIONS, inspect_window, origin_dates, summarise, unit_order
 from forecaster.plots import inside_figure
 from forecaster.ui import state
 from forecaster.ui.state import remembered

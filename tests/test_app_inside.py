@@ -18,7 +18,7 @@ from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainCo
 from forecaster.datasets import Dataset
 from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster
-from forecaster.inspect import origin_dates
+from forecaster.introspect import origin_dates
 from forecaster.training import configure_threads
 from forecaster.ui.compare_job import CompareJob
 from forecaster.ui.state import Selection

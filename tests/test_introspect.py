@@ -1,4 +1,4 @@
-"""Tests for forecaster.inspect: replayed gates match the real modules, integrated gradients are complete."""
+"""Tests for forecaster.introspect: replayed gates match the real modules, integrated gradients are complete."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from forecaster import cli
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.errors import DataError
 from forecaster.forecaster import LSTMForecaster
-from forecaster.inspect import (GRU_QUANTITIES, LSTM_QUANTITIES, SIGMOID_GATES, inspect_window, integrated_gradients,
-                                origin_dates, origin_for_date, origin_for_forecast_date, save_arrays, summarise, trace_states, training_mean,
-                                unit_order, window_at)
+from forecaster.introspect import (GRU_QUANTITIES, LSTM_QUANTITIES, SIGMOID_GATES, inspect_window,
+                                   integrated_gradients, origin_dates, origin_for_date, save_arrays, summarise,
+                                   trace_states, training_mean, unit_order, window_at)
 from forecaster.model import RecurrentForecaster
 from forecaster.training import configure_threads
 
@@ -157,16 +157,6 @@ def test_window_selection_by_date(fitted):
         origin_for_date(prepared, "soon")
 
 
-def test_origin_of_a_clicked_forecast(fitted):
-    prepared = fitted.prepared_
-    first, last = prepared.test_origins[0], prepared.test_origins[-1]
-    assert origin_for_forecast_date(prepared, prepared.index[first + 1]) == first
-    assert origin_for_forecast_date(prepared, str(prepared.index[last + 1])) == last
-    assert origin_for_forecast_date(prepared, prepared.index[first]) is None  # a validation-part forecast
-    assert origin_for_forecast_date(prepared, prepared.index[last + 1] + pd.Timedelta(hours=1)) is None
-    assert origin_for_forecast_date(prepared, "not a date") is None
-
-
 def test_window_at_reads_the_scaled_inputs(fitted):
     prepared = fitted.prepared_
     origin = int(prepared.test_origins[3])
@@ -249,7 +239,7 @@ def test_a_forecast_splits_into_the_skip_and_the_recurrent_part(synthetic_series
     """Inside the LSTM explains the linear skip's share: the two parts add up to the forecast in original units."""
     from forecaster.config import DataConfig, ForecasterConfig, TrainConfig
     from forecaster.forecaster import LSTMForecaster
-    from forecaster.inspect import inspect_window
+    from forecaster.introspect import inspect_window
 
     config = ForecasterConfig(data=DataConfig(target="y", window=10, horizon=2), model=ModelConfig(units=8),
                               train=TrainConfig(epochs=2, seed=0))

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from forecaster.evaluation import BEATS_ALL, BEATS_NAIVE, LOSES, LSTM, UNMEASURED, in_sentence
-from forecaster.metrics import LOWER_IS_BETTER, METRIC_LABELS
+from forecaster.metrics import METRIC_LABELS
 
 # The library logs through "forecaster.*"; in the served app those lines go to the server's output.
 _log = logging.getLogger("forecaster")
@@ -108,10 +108,6 @@ def data_summary(dataset, frame: pd.DataFrame | None = None, gaps=None) -> None:
 def notes(dataset) -> None:
     for note in getattr(dataset, "notes", ()):
         st.info(note)
-
-
-def lower_is_better(metric_key: str) -> bool:
-    return LOWER_IS_BETTER.get(metric_key, True)
 
 
 def metric_label(metric_key: str) -> str:
