@@ -17,7 +17,8 @@ def test_a_date_header_wins_and_day_first_dots_read_as_days() -> None:
 
 
 def test_dates_are_found_by_their_values_but_bare_numbers_only_under_a_date_header() -> None:
-    by_value = pd.DataFrame({"when": ["x", "y", "z"], "stamp": ["2024-03-01 10:00", "2024-03-01 11:00", "2024-03-01 12:00"]})
+    stamps = ["2024-03-01 10:00", "2024-03-01 11:00", "2024-03-01 12:00"]
+    by_value = pd.DataFrame({"when": ["x", "y", "z"], "stamp": stamps})
     assert find_dates(by_value, None)[0] == "stamp"
     years = pd.DataFrame({"year": [2001, 2002, 2003], "count": [2001, 2002, 2003]})
     column, dates = find_dates(years, None)
