@@ -185,3 +185,11 @@ def test_uploads_are_kept_in_the_workspace_and_offered_again(per_user: Path, syn
     assert box.options == ["ann_secret.csv"]
     box.set_value("ann_secret.csv").run()
     assert not fresh.exception and fresh.session_state["upload"][0] == "ann_secret.csv"
+
+
+def test_an_unknown_workspace_mode_is_one_sentence_and_nothing_else(home: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORECASTER_WORKSPACES", "everyone")
+    at = app()
+    assert not at.exception
+    assert len(at.error) == 1 and "'single' or 'per-user'" in at.error[0].value and not at.button

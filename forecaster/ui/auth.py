@@ -137,7 +137,8 @@ def gate() -> st.Page | None:
     try:
         mode = workspace_mode()
     except ConfigError as error:
-        return _only_page("Settings", lambda: st.error(str(error)))
+        message = str(error)  # the name `error` is unbound once the except block ends
+        return _only_page("Settings", lambda: st.error(message))
     if mode == "single":
         st.session_state["owner"] = LOCAL_OWNER
         if not state.private_server():
