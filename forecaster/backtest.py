@@ -11,11 +11,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from forecaster.cleaning import add_missing_timestamps, fill_missing, resample_frame, select_columns
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.evaluation import LSTM, NAIVE, best_baseline_of, evaluate, in_sentence
 from forecaster.frequency import describe_season
-from forecaster.cleaning import add_missing_timestamps, fill_missing, resample_frame, select_columns
 from forecaster.prepare import Scaler
 from forecaster.training import EpochReport
 

@@ -21,9 +21,18 @@ from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedE
 from forecaster.frequency import infer_freq
 from forecaster.model import RecurrentForecaster
 from forecaster.prepare import Prepared, Scaler, inverse_transform_paths, prepare, transform_target
-from forecaster.starts import (START_CHOICE_SE, choose_start, drift_in_scaled_space, moving_average_in_scaled_space,
-                               naive_in_scaled_space, ridge_in_scaled_space, seasonal_naive_in_scaled_space,
-                               simple_starts, smoothing_in_scaled_space, start_skip)
+from forecaster.starts import (
+    START_CHOICE_SE,
+    choose_start,
+    drift_in_scaled_space,
+    moving_average_in_scaled_space,
+    naive_in_scaled_space,
+    ridge_in_scaled_space,
+    seasonal_naive_in_scaled_space,
+    simple_starts,
+    smoothing_in_scaled_space,
+    start_skip,
+)
 from forecaster.training import EpochReport, History, predict_batched, resolve_device, train_network
 from forecaster.windows import input_windows
 

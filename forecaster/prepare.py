@@ -7,17 +7,44 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecaster.calendar_inputs import (DAY_OF_YEAR_SPAN, calendar_family, calendar_names, calendar_phases,
-                                        calendar_terms, describe_calendar, future_index, known_calendar,
-                                        next_timestamps)
-from forecaster.cleaning import (CalendarGaps, add_missing_timestamps, calendar_gaps, clean, clip_outliers,
-                                 fill_missing, missing_timestamps, resample_frame, select_columns)
+from forecaster.calendar_inputs import (
+    DAY_OF_YEAR_SPAN,
+    calendar_family,
+    calendar_names,
+    calendar_phases,
+    calendar_terms,
+    describe_calendar,
+    future_index,
+    known_calendar,
+    next_timestamps,
+)
+from forecaster.cleaning import (
+    CalendarGaps,
+    add_missing_timestamps,
+    calendar_gaps,
+    clean,
+    clip_outliers,
+    fill_missing,
+    missing_timestamps,
+    resample_frame,
+    select_columns,
+)
 from forecaster.config import DataConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.frequency import infer_freq
-from forecaster.windows import (fits, input_windows, largest_horizon, largest_window, origin_ranges,
-                                origins_between, rows_needed, short_series_message, split_points,
-                                too_few_rows_message, window_counts)
+from forecaster.windows import (
+    fits,
+    input_windows,
+    largest_horizon,
+    largest_window,
+    origin_ranges,
+    origins_between,
+    rows_needed,
+    short_series_message,
+    split_points,
+    too_few_rows_message,
+    window_counts,
+)
 
 # This module's own names first; the rest are re-exported so that `from forecaster.prepare import ...`
 # keeps working for every name that lived here before cleaning, windows and calendar inputs moved out.

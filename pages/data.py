@@ -13,9 +13,9 @@ from forecaster.datasets import list_samples
 from forecaster.errors import ConfigError, DataError, ForecasterError
 from forecaster.plots import series_figure
 from forecaster.tickers import INTERVALS, PRICE_FIELDS, load_ticker
-from forecaster.windows import short_series_message, split_points
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
+from forecaster.windows import short_series_message, split_points
 
 SOURCES = ("Built-in sample", "Ticker", "Upload CSV")
 DELIMITERS = {"Auto": None, "Comma ,": ",", "Semicolon ;": ";", "Tab": "\t", "Pipe |": "|"}

@@ -3,18 +3,17 @@ nothing the user had is lost (the chosen data, the last trained model)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from app_helpers import APP
 from streamlit.testing.v1 import AppTest
 
 import forecaster.training as training
 import forecaster.yahoo as yahoo
-from app_helpers import APP
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import load_sample, load_ticker
 from forecaster.evaluation import evaluate

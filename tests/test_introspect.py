@@ -14,9 +14,21 @@ from forecaster import cli
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.errors import DataError
 from forecaster.forecaster import LSTMForecaster
-from forecaster.introspect import (GRU_QUANTITIES, LSTM_QUANTITIES, SIGMOID_GATES, inspect_window,
-                                   integrated_gradients, origin_dates, origin_for_date, save_arrays, summarise,
-                                   trace_states, training_mean, unit_order, window_at)
+from forecaster.introspect import (
+    GRU_QUANTITIES,
+    LSTM_QUANTITIES,
+    SIGMOID_GATES,
+    inspect_window,
+    integrated_gradients,
+    origin_dates,
+    origin_for_date,
+    save_arrays,
+    summarise,
+    trace_states,
+    training_mean,
+    unit_order,
+    window_at,
+)
 from forecaster.model import RecurrentForecaster
 from forecaster.training import configure_threads
 

@@ -6,15 +6,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecaster.calendar_inputs import (
+    calendar_names,
+    calendar_phases,
+    calendar_terms,
+    describe_calendar,
+    next_timestamps,
+)
+from forecaster.cleaning import (
+    calendar_gaps,
+    clean,
+    clip_outliers,
+    fill_missing,
+    missing_timestamps,
+    resample_frame,
+    select_columns,
+)
 from forecaster.config import DataConfig
 from forecaster.errors import ConfigError, DataError
-from forecaster.calendar_inputs import (calendar_names, calendar_phases, calendar_terms, describe_calendar,
-                                        next_timestamps)
-from forecaster.cleaning import (calendar_gaps, clean, clip_outliers, fill_missing, missing_timestamps, resample_frame,
-                                 select_columns)
 from forecaster.prepare import Scaler, fit_scaler, inverse_transform_paths, prepare, transform_target
-from forecaster.windows import (fits, input_windows, largest_horizon, largest_window, rows_needed, short_series_message,
-                                split_points, window_counts)
+from forecaster.windows import (
+    fits,
+    input_windows,
+    largest_horizon,
+    largest_window,
+    rows_needed,
+    short_series_message,
+    split_points,
+    window_counts,
+)
 
 
 def _config(**changes) -> DataConfig:
