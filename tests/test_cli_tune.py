@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from forecaster import cli
-from forecaster.cli_tune import SEARCHABLE, TUNE_EPOCHS, TUNE_PATIENCE, add_tune_command
+from forecaster.cli.options import config_from_args
+from forecaster.cli.tune import SEARCHABLE, TUNE_EPOCHS, TUNE_PATIENCE, add_tune
 from forecaster.config import ForecasterConfig, TrainConfig
 from forecaster.csv_reader import read_csv
 from forecaster.runs import storage_url
@@ -75,7 +76,7 @@ def test_tune_json_reports_the_best_params_and_a_train_line_that_rebuilds_them(c
     args = cli.build_parser().parse_args(words[3:])
     dataset = read_csv(csv_path, target="y", features=["x"])
     usual = TrainConfig()
-    assert cli._config_from_args(args, dataset) == best.replace(train={"epochs": usual.epochs,
+    assert config_from_args(args, dataset) == best.replace(train={"epochs": usual.epochs,
                                                                        "patience": usual.patience})
 
 
@@ -120,9 +121,9 @@ def test_a_study_started_with_other_settings_is_refused(csv_path, tmp_path):
     assert code == 2 and "another --study name" in err
 
 
-def test_add_tune_command_works_on_any_parser():
+def test_add_tune_works_on_any_parser():
     parser = argparse.ArgumentParser()
-    add_tune_command(parser.add_subparsers(dest="command"))
+    add_tune(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["tune", "--data", "sample:seattle-weather", "--trials", "5", "--cells", "lstm,gru"])
     assert (args.trials, args.cells, args.timeout, args.tune_seed) == (5, "lstm,gru", None, 0)
 

@@ -8,6 +8,10 @@ import shlex
 import sys
 import time
 
+from forecaster.cli import options
+from forecaster.cli.options import UserError
+from forecaster.workspace import LOCAL_OWNER
+
 # Kept here rather than imported: importing forecaster.tuning loads torch and optuna, which every other
 # command (and --help) would then pay for. tests/test_cli_tune.py checks it matches tuning.PARAMS.
 SEARCHABLE = ("layers", "units", "dropout", "window", "lr", "batch_size", "cell")
@@ -20,26 +24,22 @@ _RANGES = {  # parameter: (option, integer?, example)
 }
 
 
-def add_tune_command(commands) -> argparse.ArgumentParser:
+def add_tune(commands) -> argparse.ArgumentParser:
     """Add `tune` to the subparsers `commands`; the model options set the base config and per-trial budget."""
-    from forecaster.cli import _add_data_options, _add_model_options
-
     tune = commands.add_parser(
         "tune", help="search hyperparameters by validation loss (Optuna); start it on several machines to share "
                      "a study",
         description="Search layers, units, dropout, window, learning rate, batch size and cell by the best "
                     "validation loss; the test part never chooses. The model options set the base config and "
                     f"each trial's budget (default --epochs {TUNE_EPOCHS} --patience {TUNE_PATIENCE}).")
-    _add_data_options(tune, required=True)
-    _add_model_options(tune)
+    options.add_data_options(tune, required=True)
+    options.add_model_options(tune)
     search = tune.add_argument_group("search")
     search.add_argument("--trials", type=int, default=20,
                         help="finished (complete or pruned) trials the study should reach, counted over every "
                              "worker that shares it (default 20)")
     search.add_argument("--timeout", type=float,
                         help="start no new trial after this many seconds; the running one finishes")
-    from forecaster.workspace import LOCAL_OWNER
-
     search.add_argument("--storage", "--store", dest="storage",
                         help="where the study is kept: a database URL or a SQLite file, by default the run store "
                              "($FORECASTER_STORE, else $FORECASTER_HOME/runs.sqlite); e.g. "
@@ -62,8 +62,6 @@ def add_tune_command(commands) -> argparse.ArgumentParser:
 
 
 def _pair(text: str, option: str, integer: bool, example: str) -> tuple:
-    from forecaster.cli import UserError
-
     parts = [p.strip() for p in str(text).split(",")]
     try:
         if len(parts) != 2:
@@ -76,7 +74,6 @@ def _pair(text: str, option: str, integer: bool, example: str) -> tuple:
 
 def _space(args: argparse.Namespace, dataset, base):
     """The search space from --search and the range options, on top of the defaults for this data."""
-    from forecaster.cli import UserError, _names
     from forecaster.config import CELLS
     from forecaster.tuning import SearchSpace, default_space
 
@@ -84,7 +81,7 @@ def _space(args: argparse.Namespace, dataset, base):
     values = {name: getattr(defaults, name) for name in SEARCHABLE}
     values["cell"] = CELLS
     if args.search is not None:
-        searched = list(_names(args.search))
+        searched = list(options.names(args.search))
         unknown = [name for name in searched if name not in SEARCHABLE]
         if unknown or not searched:
             raise UserError(f"--search takes parameter names from {','.join(SEARCHABLE)}; got {args.search!r}.")
@@ -99,7 +96,7 @@ def _space(args: argparse.Namespace, dataset, base):
             raise UserError(f"--batch-sizes must be whole numbers separated by commas such as 16,32,64; "
                             f"got {args.batch_sizes!r}.") from None
     if args.cells is not None:
-        given["cell"] = _names(args.cells)
+        given["cell"] = options.names(args.cells)
     values.update(given)
     searched += [name for name in given if name not in searched]
     if "window" in searched and values["window"] is None:
@@ -163,18 +160,17 @@ def cmd_tune(args: argparse.Namespace) -> int:
     """Run (or join) a study and print the best trials and the command that trains the best config."""
     import optuna
 
-    from forecaster.cli import _config_from_args, _load, _print_json
     from forecaster.errors import TrainingError
     from forecaster.tuning import searchable_values, tune
     from forecaster.workspace import as_url
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial gets our own line, failures included
     started = time.perf_counter()
-    dataset, load_args = _load(args, args.data, args.target, args.features)
+    dataset, load_args = options.load(args, args.data, args.target, args.features)
     budget = argparse.Namespace(**vars(args))
     budget.epochs = TUNE_EPOCHS if args.epochs is None else args.epochs
     budget.patience = TUNE_PATIENCE if args.patience is None else args.patience
-    base = _config_from_args(budget, dataset)
+    base = options.config_from_args(budget, dataset)
     space = _space(args, dataset, base)
 
     def on_trial(summary) -> None:
@@ -191,14 +187,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
     best_params = {n: v for n, v in searchable_values(result.best_config).items() if n in space.searched}
     command = train_command(args, dataset, load_args, result.best_config, space.searched)
     if args.json:
-        _print_json({"study": result.study_name, "storage": result.storage, "owner": result.owner,
-                     "best_trial": result.best_trial,
-                     "best_value": result.best_value, "best_params": best_params,
-                     "default_value": result.default_value, "n_complete": result.n_complete,
-                     "n_pruned": result.n_pruned, "n_failed": result.n_failed, "stopped": result.stopped,
-                     "best_config": result.best_config.to_dict(), "train_command": command,
-                     "wall_seconds": round(time.perf_counter() - started, 3),
-                     "trials": json.loads(result.trials.to_json(orient="records"))})
+        options.print_json({"study": result.study_name, "storage": result.storage, "owner": result.owner,
+                            "best_trial": result.best_trial, "best_value": result.best_value,
+                            "best_params": best_params, "default_value": result.default_value,
+                            "n_complete": result.n_complete, "n_pruned": result.n_pruned,
+                            "n_failed": result.n_failed, "stopped": result.stopped,
+                            "best_config": result.best_config.to_dict(), "train_command": command,
+                            "wall_seconds": round(time.perf_counter() - started, 3),
+                            "trials": json.loads(result.trials.to_json(orient="records"))})
         return 0
     _print_summary(result, command, time.perf_counter() - started)
     return 0
