@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from forecaster import judge
 from forecaster.errors import ConfigError, DataError, ModelFileError
+from forecaster.export import forecast_table
 from forecaster.plots import forecast_bands_figure
 from forecaster.ui import state
 from forecaster.ui.state import remembered
@@ -25,20 +27,12 @@ def model_bytes(model, calibration=None) -> bytes:
 
 
 def band_calibration(model, trained_on):
-    """Validation residuals for conformal bands: the fit's own, the saved record, or the evaluated data's.
-
-    Computed once per model: it runs the network over every validation window.
-    """
-    from forecaster.intervals import calibrate, calibration_for
-
+    """Validation residuals for conformal bands, computed once per model (it runs every validation window)."""
     def compute():
-        calibration = calibration_for(model)
-        if calibration is None and trained_on is not None:
-            try:
-                calibration = calibrate(model, model.prepare(trained_on.dataset))
-            except DataError:
-                calibration = None
-        return calibration
+        try:
+            return judge.band_calibration(model, None if trained_on is None else lambda: trained_on.dataset)
+        except DataError:  # data the model cannot read: no bands, the forecast still stands
+            return None
 
     # Keyed by the data too: evaluating a loaded model on Results later gives it residuals to use.
     return state.per_model("band_calibration", (model,), compute,
@@ -71,16 +65,8 @@ if model is None:
     st.info("No model yet. Train one on the Train page, or load a saved model file above.")
     st.stop()
 
-horizon = model.config.data.horizon
-steps = remembered(st.number_input, "Steps to forecast", "forecast_steps", max(30, horizon), min_value=1,
-                   max_value=1000, step=1, help="How far past the end of the data to forecast.")
-notes = []
-if steps > horizon:
-    notes.append(f"The model forecasts {horizon} step{'s' if horizon > 1 else ''} at a time; beyond that it feeds "
-                 "its own forecasts back in, so errors compound the further out you go.")
-if len(model.columns_) > 1:
-    notes.append(f"The extra features ({', '.join(model.columns_[1:])}) are unknown in the future and are held "
-                 "at their last value.")
+steps = remembered(st.number_input, "Steps to forecast", "forecast_steps", max(30, model.config.data.horizon),
+                   min_value=1, max_value=1000, step=1, help="How far past the end of the data to forecast.")
 levels = remembered(st.multiselect, "Prediction bands", "forecast_levels", [0.8, 0.95],
                     options=[0.5, 0.8, 0.9, 0.95, 0.99], format_func=lambda v: f"{v:.0%}",
                     help="Conformal bands from the model's errors on the validation part; the CSV gets "
@@ -91,14 +77,10 @@ except (DataError, ConfigError) as error:
     st.error(str(error))
     st.stop()
 calibration = band_calibration(model, trained_on)
-if levels and calibration is not None:
-    from forecaster.intervals import add_bands
-
-    forecast = add_bands(forecast, model.target_, calibration, levels)
-    if steps > horizon:
-        notes.append(f"Past {horizon} step{'s' if horizon > 1 else ''} the bands are widened by the square root of "
-                     "the distance, as a random walk's spread grows: a rough guide, not a calibrated band.")
-elif levels:
+bands = judge.forecast_bands(forecast, model, calibration, levels)
+forecast = bands.frame
+notes = [*judge.forecast_notes(model, int(steps)), *bands.notes]
+if bands.uncalibrated:
     notes.append("This model file carries no validation errors, so no bands can be drawn; evaluate it on data "
                  "it can read with 'Evaluate on the current data' on the Results page, and the bands appear here.")
 
@@ -109,13 +91,7 @@ st.plotly_chart(forecast_bands_figure(history, forecast, model.target_, unit), w
 for note in notes:
     st.caption(note)
 if evaluation is not None:
-    ahead = ("one step ahead" if evaluation.horizon == 1 else
-             f"averaged over the 1 to {evaluation.horizon} steps ahead of each forecast")
-    st.caption(f"For scale: on the test part this model's forecasts missed by "
-               f"{evaluation.metrics['lstm']['mae']:.4g} {unit} on average (MAE, {ahead}), against "
-               f"{evaluation.metrics['naive']['mae']:.4g} for the naive forecast.")
-
-from forecaster.export import forecast_table  # noqa: E402
+    st.caption(judge.scale_sentence(evaluation, unit))
 
 written = forecast_table(forecast, history)  # the data's own precision, not 15 digits of float noise
 with st.expander("Forecast values"):

@@ -5,65 +5,51 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from forecaster import judge
 from forecaster.errors import DataError
-from forecaster.plots import (acf_figure, backtest_figure, interval_figure, loss_figure, per_step_figure,
-                              predictions_figure, residual_histogram, residuals_figure)
+from forecaster.plots import (
+    acf_figure,
+    backtest_figure,
+    interval_figure,
+    loss_figure,
+    per_step_figure,
+    predictions_figure,
+    residual_histogram,
+    residuals_figure,
+)
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
-
 
 # ---------------------------------------------------------------- intervals, significance, backtests
 
 LEVEL_OPTIONS = [0.5, 0.8, 0.9, 0.95, 0.99]
 
 
-def judgement(model, evaluation, trained_on) -> dict | None:
-    """Diebold–Mariano tests and Ljung–Box for this model, computed once per model and evaluation."""
-    from forecaster.diagnostics import compare_with_baselines, residual_diagnostics
+# How a band's coverage is coloured: green calibrated, red too narrow (over-confident), amber too wide.
+COVERAGE_COLOURS = {judge.CALIBRATED: "#e3f4e1", judge.TOO_NARROW: "#fbe3e1", judge.TOO_WIDE: "#fdf1d8",
+                    judge.UNAVAILABLE: ""}
 
-    def compute() -> dict | None:
+
+def judgement(model, evaluation, trained_on) -> tuple[judge.Judgement, object] | None:
+    """The judgement of this model and its prepared data, computed once per model and evaluation."""
+    def compute():
         prepared = getattr(model, "prepared_", None)
         try:
             if prepared is None:
                 dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
                 prepared = model.prepare(dataset)
         except DataError as error:  # data that no longer fits the model
-            return {"error": str(error)}
-        judged = {"prepared": prepared, "dm": {}, "ljung_box": None}
-        try:  # a very short test part has too few points for these tests; the rest still stands
-            judged["dm"] = compare_with_baselines(evaluation)
-            judged["ljung_box"] = residual_diagnostics(evaluation)
-        except DataError:
-            pass
-        return judged
+            return str(error)
+        return judge.judge(evaluation), prepared
 
     judged = state.per_model("judgement", (model, evaluation), compute)
-    if "error" in judged:
-        st.caption(f"Intervals and significance tests are not available: {judged['error']}")
+    if isinstance(judged, str):
+        st.caption(f"Intervals and significance tests are not available: {judged}")
         return None
     return judged
 
 
-def interval_report_for(model, evaluation, prepared, levels: tuple[float, ...]):
-    from forecaster.intervals import interval_report
-
-    return state.per_model("interval_report", (model, evaluation), lambda: interval_report(model, prepared, levels),
-                           key=levels)
-
-
-def coverage_colours(coverage: pd.Series, nominal: pd.Series) -> list[str]:
-    """Green when coverage is within 5 points of the nominal level, red when far below, amber when far above."""
-    colours = []
-    for value, level in zip(coverage, nominal):
-        gap = value - level
-        colours.append("" if value != value else  # NaN: the method is unavailable
-                       f"background-color: {'#e3f4e1' if abs(gap) <= 0.05 else '#fbe3e1' if gap < 0 else '#fdf1d8'}")
-    return colours
-
-
 def interval_section(model, evaluation, prepared, step: int) -> None:
-    from forecaster.intervals import level_suffix
-
     st.subheader("Prediction intervals")
     st.caption("How wrong might a forecast be? **Conformal** bands come from the LSTM's errors on the validation "
                "part, one width per step ahead. **Monte Carlo dropout** runs the network many times with dropout "
@@ -75,27 +61,19 @@ def interval_section(model, evaluation, prepared, step: int) -> None:
     if not chosen:
         st.caption("Pick at least one level to see bands.")
         return
-    report = interval_report_for(model, evaluation, prepared, tuple(sorted(chosen)))
-    frame = report.frame()
-    shown = frame.copy()
-    shown["Method"] = shown["method"]
-    shown["Nominal level"] = shown["nominal"].map(lambda v: f"{v:.0%}")
-    shown["Coverage on test"] = shown["coverage"].map(lambda v: "unavailable" if v != v else f"{v:.1%}")
-    unit = f" ({evaluation.unit})" if evaluation.unit else ""
-    shown[f"Mean width{unit}"] = shown["width"].map(lambda v: "—" if v != v else f"{v:,.3f}")
-    columns = ["Method", "Nominal level", "Coverage on test", f"Mean width{unit}"]
-    # Colours come from the numbers, not from extra columns: Streamlit draws hidden Styler columns anyway.
-    colours = coverage_colours(frame["coverage"], frame["nominal"])
-    styled = shown[columns].style.apply(lambda _: colours, subset=["Coverage on test"], axis=0).hide(axis="index")
-    st.table(styled)
+    levels = tuple(sorted(chosen))
+    report = state.per_model("interval_report", (model, evaluation),
+                             lambda: judge.interval_check(model, prepared, levels), key=levels)
+    rows = judge.interval_rows(report, evaluation.unit)
+    # Colours come from the standings, not from extra columns: Streamlit draws hidden Styler columns anyway.
+    colours = [f"background-color: {COVERAGE_COLOURS[s]}" if COVERAGE_COLOURS[s] else "" for s in rows.standings]
+    st.table(rows.table.style.apply(lambda _: colours, subset=["Coverage on test"], axis=0).hide(axis="index"))
     for note in report.notes:
         st.caption(note)
-    index = evaluation.index[evaluation.origins + step]
-    bands = {f"{level_suffix(level)}% band": (lower[:, step - 1], upper[:, step - 1])
-             for level, (lower, upper) in report.bands["conformal"].items()}
-    st.plotly_chart(interval_figure(index, report.actual[:, step - 1], report.point[:, step - 1], bands,
-                                    evaluation.unit, title=f"Test forecasts with conformal bands ({step} step"
-                                                           f"{'s' if step > 1 else ''} ahead)"), width="stretch")
+    shown = judge.step_bands(report, evaluation, step)
+    st.plotly_chart(interval_figure(shown.index, shown.actual, shown.point, shown.bands, evaluation.unit,
+                                    title=f"Test forecasts with conformal bands ({step} step"
+                                          f"{'s' if step > 1 else ''} ahead)"), width="stretch")
 
 
 def backtest_job(model):
@@ -216,9 +194,9 @@ st.caption(f"{info.get('name') or trained_on.dataset.name if trained_on else inf
            f"{evaluation.to_dict()['test_end'][:10]}")
 
 widgets.verdict(evaluation)
-judged = judgement(model, evaluation, trained_on)
-if judged is not None and judged["dm"]:
-    st.info("**Is the difference real?** " + " ".join(test.sentence() for test in judged["dm"].values()))
+judged, prepared = judgement(model, evaluation, trained_on) or (None, None)
+if judged is not None and judged.diebold_mariano:
+    st.info("**Is the difference real?** " + judged.significance_text())
 st.subheader("Metrics on the test part")
 widgets.metrics_table(evaluation)
 
@@ -247,8 +225,8 @@ st.subheader("Residuals")
 left, right = st.columns(2)
 left.plotly_chart(residuals_figure(frame, evaluation.unit), width="stretch")
 right.plotly_chart(residual_histogram(frame, evaluation.unit), width="stretch")
-if judged is not None and judged["ljung_box"] is not None:
-    box = judged["ljung_box"]
+if judged is not None and judged.ljung_box is not None:
+    box = judged.ljung_box
     st.plotly_chart(acf_figure(box.acf, box.band), width="stretch")
     st.markdown(box.sentence() + " Bars outside the dotted lines are correlations that noise alone rarely shows.")
 
@@ -259,7 +237,7 @@ if evaluation.horizon > 1:
     st.plotly_chart(per_step_figure(evaluation.per_step(), evaluation.labels, metric), width="stretch")
 
 if judged is not None:
-    interval_section(model, evaluation, judged["prepared"], int(step))
+    interval_section(model, evaluation, prepared, int(step))
 backtest_section(model, trained_on)
 
 st.download_button("Download predictions (CSV)", evaluation.predictions_table().to_csv(index=False),
