@@ -212,3 +212,11 @@ def default_config(freq: str | None, n_rows: int, target: str | None = None,
     calendar = is_daily(freq)
     return ForecasterConfig(data=DataConfig(target=target, features=tuple(features), window=window, calendar=calendar),
                             train=TrainConfig(batch_size=batch))
+
+
+def option_names(section: str) -> tuple[str, ...]:
+    """The option names of one config section ("data", "model" or "train"), in their dataclass order."""
+    kinds = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+    if section not in kinds:
+        raise ConfigError(f"config sections are data, model and train; got {section!r}.")
+    return tuple(f.name for f in dataclasses.fields(kinds[section]))

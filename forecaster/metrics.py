@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from forecaster.errors import ConfigError, DataError
@@ -208,3 +210,11 @@ def skill(model_mae: float, naive_mae: float) -> float:
     if naive_mae == 0:
         return float("nan")
     return float(1.0 - model_mae / naive_mae)
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """The value as a float, or None when it is missing, NaN or infinite: how JSON, tables and the store keep it."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

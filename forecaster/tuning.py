@@ -2,183 +2,63 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import os
-import re
 import socket
-import sqlite3
 import threading
 import time
 import warnings
-from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
 
 import optuna
 import pandas as pd
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from forecaster.config import CELLS, MAX_BATCH_SIZE, MAX_LAYERS, MAX_UNITS, MAX_WINDOW, MIN_UNITS, ForecasterConfig
+from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, ForecasterError
 from forecaster.forecaster import LSTMForecaster, _frame_of
 from forecaster.runs import data_fingerprint
+
+# The search space and the studies live in their own modules; their names are re-exported (noqa) from here,
+# where callers imported them before.
+from forecaster.search_space import (  # noqa: F401
+    DEFAULT_SPACE,
+    PARAMS,
+    SearchSpace,
+    _is_int,
+    _is_number,
+    apply_params,
+    default_space,
+    searchable_values,
+)
+from forecaster.studies import (  # noqa: F401
+    HEARTBEAT_GRACE_S,
+    HEARTBEAT_INTERVAL_S,
+    JOIN_WAIT_S,
+    PRUNER_STARTUP_TRIALS,
+    PRUNER_WARMUP_EPOCHS,
+    STALE_RETRIES,
+    StudyInfo,
+    _mask,
+    _open_study,
+    default_study_name,
+    list_studies,
+    load_study,
+    open_storage,
+    stored_name,
+    study_label,
+)
 from forecaster.training import EpochReport
-from forecaster.workspace import LOCAL_OWNER, store_location
+from forecaster.workspace import LOCAL_OWNER
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # one INFO line per trial is noise in a library
 
-PARAMS = ("layers", "units", "dropout", "window", "lr", "batch_size", "cell")
-_SECTION = {"layers": "model", "units": "model", "dropout": "model", "cell": "model",
-            "window": "data", "lr": "train", "batch_size": "train"}
 MAX_TRIALS = 10_000
 # Trials that hold a place in the study's budget: finished ones and those a worker is running. (A queued
 # trial takes its place when a worker starts it.)
 _RESERVED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-_SETTINGS = ("forecaster_space", "forecaster_base", "forecaster_data")  # study user attrs, set by its creator
-_OWNER, _NAME = "forecaster_owner", "forecaster_name"  # study user attrs: whose it is, and its name as they gave it
-PRUNER_STARTUP_TRIALS = 3  # completed trials before anything is pruned: the median needs a few
-PRUNER_WARMUP_EPOCHS = 3  # the first two epochs are noisy: no trial is judged on them
-JOIN_WAIT_S = 30.0  # how long a joining worker waits for the creator to record the study's settings
-# A running trial writes a heartbeat every minute; one silent for five is a killed worker's, and is failed
-# and queued again with the same values (at most STALE_RETRIES times, so a setting that kills its worker
-# every time does not loop for ever).
-HEARTBEAT_INTERVAL_S, HEARTBEAT_GRACE_S = 60, 300
-STALE_RETRIES = 2
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_range(name: str, value: Any, low: float, high: float, integer: bool, note: str) -> tuple:
-    kind_ok = _is_int if integer else _is_number
-    if not (isinstance(value, tuple) and len(value) == 2 and all(kind_ok(v) for v in value)
-            and low <= value[0] <= value[1] <= high):
-        raise ConfigError(f"{name} range must be two {'whole numbers' if integer else 'numbers'} low,high with "
-                          f"{note}; got {value!r}.")
-    return value
-
-
-def _check_choices(name: str, value: Any, ok: Callable[[Any], bool], note: str) -> tuple:
-    if not (isinstance(value, tuple) and value and all(ok(v) for v in value) and len(set(value)) == len(value)):
-        raise ConfigError(f"{name} choices must be {note}, each listed once; got {value!r}.")
-    return value
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """What a search may change; None keeps the base config's value."""
-
-    layers: tuple[int, int] | None = None  # low, high
-    units: tuple[int, int] | None = None  # low, high; sampled on a log scale (16..32 as likely as 64..128)
-    dropout: tuple[float, float] | None = None  # low, high
-    window: tuple[int, int] | None = None  # low, high
-    lr: tuple[float, float] | None = None  # low, high; sampled on a log scale
-    batch_size: tuple[int, ...] | None = None  # choices
-    cell: tuple[str, ...] | None = None  # choices from CELLS
-
-    def __post_init__(self) -> None:
-        for name in PARAMS:  # JSON and argparse give lists; a lone cell name is one choice, not letters
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = (value,)
-            if isinstance(value, list):
-                value = tuple(value)
-            object.__setattr__(self, name, value)
-        if self.layers is not None:
-            _check_range("layers", self.layers, 1, MAX_LAYERS, True, f"1 <= low <= high <= {MAX_LAYERS}")
-        if self.units is not None:
-            _check_range("units", self.units, MIN_UNITS, MAX_UNITS, True,
-                         f"{MIN_UNITS} <= low <= high <= {MAX_UNITS}")
-        if self.dropout is not None:
-            _check_range("dropout", self.dropout, 0.0, math.nextafter(1.0, 0.0), False, "0 <= low <= high < 1")
-        if self.window is not None:
-            _check_range("window", self.window, 2, MAX_WINDOW, True, f"2 <= low <= high <= {MAX_WINDOW}")
-        if self.lr is not None:
-            _check_range("learning rate", self.lr, math.nextafter(0.0, 1.0), 1.0, False, "0 < low <= high <= 1")
-        if self.batch_size is not None:
-            _check_choices("batch size", self.batch_size, lambda v: _is_int(v) and 1 <= v <= MAX_BATCH_SIZE,
-                           f"whole numbers from 1 to {MAX_BATCH_SIZE}")
-        if self.cell is not None:
-            _check_choices("cell", self.cell, lambda v: v in CELLS, f"from {', '.join(CELLS)}")
-
-    @property
-    def searched(self) -> tuple[str, ...]:
-        """Names of the parameters this space changes, in a fixed order."""
-        return tuple(name for name in PARAMS if getattr(self, name) is not None)
-
-    def to_dict(self) -> dict[str, list]:
-        """JSON-ready dict of the searched parameters only."""
-        return {name: list(getattr(self, name)) for name in self.searched}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "SearchSpace":
-        """Rebuild and re-validate a space; unknown names are refused."""
-        if not isinstance(raw, dict):
-            raise ConfigError(f"a search space must be an object of parameter ranges; got {raw!r}.")
-        unknown = sorted(set(raw) - set(PARAMS))
-        if unknown:
-            raise ConfigError(f"the search space has unknown parameters {unknown}; known: {', '.join(PARAMS)}.")
-        return cls(**{name: tuple(value) if isinstance(value, list) else value for name, value in raw.items()})
-
-    def contains(self, config: ForecasterConfig) -> bool:
-        """Whether every searched parameter's value in `config` lies inside this space."""
-        for name, value in searchable_values(config).items():
-            bounds = getattr(self, name)
-            if bounds is None:
-                continue
-            if name in ("batch_size", "cell"):
-                if value not in bounds:
-                    return False
-            elif not bounds[0] <= value <= bounds[1]:
-                return False
-        return True
-
-
-DEFAULT_SPACE = SearchSpace(layers=(1, 2), units=(16, 128), dropout=(0.0, 0.4), window=(7, 60),
-                            lr=(1e-4, 1e-2), batch_size=(16, 32, 64))
-
-# Window ranges that span a few cycles' worth of context for each frequency (daily: a week to two months).
-_WINDOW_RANGES = {"D": (7, 60), "B": (5, 60), "C": (5, 60), "h": (12, 168), "H": (12, 168), "W": (4, 52),
-                  "MS": (3, 24), "M": (3, 24), "ME": (3, 24), "QS": (2, 12), "Q": (2, 12), "QE": (2, 12),
-                  "min": (10, 120), "T": (10, 120)}
-
-
-def default_space(freq: str | None, n_rows: int, *, split: tuple[float, float, float] = (0.7, 0.15, 0.15),
-                  horizon: int = 1) -> SearchSpace:
-    """DEFAULT_SPACE with a window range suited to the frequency and short enough for the series."""
-    low, high = _WINDOW_RANGES.get((freq or "").lstrip("0123456789").split("-")[0], DEFAULT_SPACE.window)
-    train_rows = int(round(n_rows * split[0]))
-    # prepare() needs window + horizon + 2 training rows (one more with a transform); capping at half the
-    # training part also leaves the network at least as many training windows as steps in a window.
-    high = min(high, train_rows // 2, train_rows - horizon - 3)
-    window = (min(low, high), high) if high >= 2 else None
-    return dataclasses.replace(DEFAULT_SPACE, window=window)
-
-
-def searchable_values(config: ForecasterConfig) -> dict[str, Any]:
-    """The values of every searchable parameter in `config`."""
-    return {"layers": config.model.layers, "units": config.model.units, "dropout": config.model.dropout,
-            "window": config.data.window, "lr": config.train.lr, "batch_size": config.train.batch_size,
-            "cell": config.model.cell}
-
-
-def apply_params(base: ForecasterConfig, params: dict[str, Any]) -> ForecasterConfig:
-    """`base` with a trial's sampled values put in their sections."""
-    sections: dict[str, dict[str, Any]] = {}
-    for name, value in params.items():
-        sections.setdefault(_SECTION[name], {})[name] = value
-    return base.replace(**sections)
 
 
 def _sample(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
@@ -192,214 +72,6 @@ def _sample(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
         "cell": lambda r: trial.suggest_categorical("cell", list(r)),
     }
     return {name: suggest[name](getattr(space, name)) for name in space.searched}
-
-
-# ---------------------------------------------------------------- storage and study
-
-
-def _mask(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL at all: nothing recognisable to hide, but never echo a secret
-        return re.sub(r"://[^@/]*@", "://***@", url)
-
-
-# Modules SQLAlchemy imports for a URL, and the pip package that provides each. SQLAlchemy 2.1 reads
-# postgresql:// with psycopg 3; postgresql+psycopg2:// asks for psycopg2.
-_DRIVERS = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient",
-            "pymysql": "PyMySQL"}
-
-
-def _wal(path: str) -> None:
-    """Put a SQLite file in WAL mode: readers and one writer work at once, and a killed writer leaves it whole."""
-    for delay in (0.1, 0.2, 0.4, 0.8, 1.6, 0):
-        try:
-            # The 30 s timeout makes writers queue, not fail.
-            with closing(sqlite3.connect(path, timeout=30)) as connection:
-                connection.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as error:
-            # Switching to WAL needs the file to itself and SQLite does not wait for that: two workers
-            # starting on a new file at once can meet here, and the later one tries again.
-            if "locked" not in str(error) or not delay:
-                raise
-            time.sleep(delay)
-
-
-def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
-    """Optuna's storage for a database URL (default: the run store's, FORECASTER_STORE), ready for several workers."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    if url is None:
-        url = store_location()
-    url = str(url).strip()
-    engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///").split("?")[0]
-        if path and path != ":memory:":
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                _wal(path)
-            except (OSError, sqlite3.Error) as error:
-                raise ConfigError(f"Cannot open the study database {path!r} ({error}); give a writable file, "
-                                  "e.g. --storage sqlite:///studies.sqlite.") from None
-        engine_kwargs = {"connect_args": {"timeout": 30}}
-    try:
-        return _rdb_storage(url, engine_kwargs)
-    except ImportError as error:
-        missing = getattr(error.__cause__, "name", None) or getattr(error, "name", None) or ""
-        package = _DRIVERS.get(missing.split(".")[0], "the driver for that database")
-        raise ConfigError(f"The database driver for {_mask(url)} is not installed (no module {missing!r}); "
-                          f"install it with pip install {package}.") from None
-    except (SQLAlchemyError, ValueError, RuntimeError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise ConfigError(f"Cannot use the study storage {_mask(url)} ({reason}); give a database URL such as "
-                          "sqlite:///studies.sqlite or postgresql://user:password@host/db.") from None
-
-
-def _rdb_storage(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
-    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-
-    # Workers that start together on a new database race to create its tables; the loser retries (on
-    # PostgreSQL as "already exists"). Only SQLite's locking errors are retried otherwise: an unreachable
-    # server should fail at once.
-    retried = (IntegrityError, OperationalError) if url.startswith("sqlite") else (IntegrityError, ProgrammingError)
-
-    def storage() -> optuna.storages.RDBStorage:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=STALE_RETRIES)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                              heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                                              grace_period=HEARTBEAT_GRACE_S, heartbeat_stale_trial_callback=retry)
-
-    for delay in (0.5, 1.5):
-        try:
-            return storage()
-        except retried:
-            time.sleep(delay)
-    return storage()
-
-
-def default_study_name(data_name: str, target: str) -> str:
-    """e.g. seattle-weather-temp_max-20261122-153000."""
-    slug = re.sub(r"[^A-Za-z0-9._]+", "-", f"{data_name}-{target}").strip("-") or "study"
-    return f"{slug}-{datetime.now():%Y%m%d-%H%M%S}"
-
-
-def stored_name(name: str, owner: str = LOCAL_OWNER) -> str:
-    """The name a study is kept under: its owner (quoted, so it holds no ':') and the name they gave it.
-
-    Two owners may each have a study called "sales"; neither can reach the other's by any name.
-    """
-    return f"{quote(owner, safe='@')}:{name}"
-
-
-def _legacy(attrs: dict[str, Any]) -> bool:
-    """A study this studio made before workspaces: search settings, no owner (the local user's, then)."""
-    return _OWNER not in attrs and all(key in attrs for key in _SETTINGS)
-
-
-def _find(rdb: optuna.storages.RDBStorage, name: str, owner: str) -> str | None:
-    """The stored name of `owner`'s study `name`, or None when they have none of that name."""
-    stored = stored_name(name, owner)
-    for candidate in (stored, name) if owner == LOCAL_OWNER else (stored,):
-        try:
-            attrs = rdb.get_study_user_attrs(rdb.get_study_id_from_name(candidate))
-        except KeyError:
-            continue
-        if candidate == stored and attrs.get(_OWNER, owner) == owner:  # no owner yet: its creator is recording it
-            return candidate
-        if candidate != stored and _legacy(attrs):
-            return candidate
-    return None
-
-
-def _no_study(name: str) -> ConfigError:
-    return ConfigError(f"There is no study {name!r} in that storage; check the --study name.")
-
-
-def load_study(study_name: str, storage: str | None = None, *, owner: str = LOCAL_OWNER) -> optuna.Study:
-    """One of `owner`'s studies by the name they gave it, e.g. to show its trials; another owner's is unknown."""
-    rdb = open_storage(storage)
-    stored = _find(rdb, study_name, owner)
-    if stored is None:
-        raise _no_study(study_name)
-    return optuna.load_study(study_name=stored, storage=rdb)
-
-
-def study_label(study: optuna.Study) -> str:
-    """The name the study's owner gave it (the stored name carries the owner too)."""
-    return str(study.user_attrs.get(_NAME, study.study_name))
-
-
-@dataclass(frozen=True)
-class StudyInfo:
-    """One of an owner's studies, as list_studies gives it."""
-
-    name: str
-    started: datetime | None  # when its first trial started; None before any did
-    n_trials: int
-
-
-def list_studies(storage: str | None = None, *, owner: str = LOCAL_OWNER) -> list[StudyInfo]:
-    """`owner`'s studies in the storage, newest first; no other owner's appear."""
-    rdb = open_storage(storage)
-    studies = []
-    for summary in optuna.get_all_study_summaries(rdb, include_best_trial=False):
-        attrs = summary.user_attrs
-        mine = attrs.get(_OWNER) == owner if _OWNER in attrs else owner == LOCAL_OWNER and _legacy(attrs)
-        if mine:
-            studies.append(StudyInfo(name=str(attrs.get(_NAME, summary.study_name)), started=summary.datetime_start,
-                                     n_trials=summary.n_trials))
-    return sorted(studies, key=lambda s: (s.started is not None, s.started or datetime.min), reverse=True)
-
-
-def _join(rdb: optuna.storages.RDBStorage, stored: str, settings: dict[str, Any], name: str,
-          **kwargs: Any) -> optuna.Study:
-    study = optuna.load_study(study_name=stored, storage=rdb, **kwargs)
-    deadline = time.monotonic() + JOIN_WAIT_S
-    while not all(key in study.user_attrs for key in _SETTINGS):  # its creator may still be recording them
-        if time.monotonic() > deadline:
-            raise ConfigError(f"The study {name!r} was not started by this studio's search (it records no search "
-                              "settings); use another --study name.")
-        time.sleep(0.2)
-    attrs = study.user_attrs
-    differ = [label for key, label in zip(_SETTINGS, ("search space", "base settings", "data"))
-              if attrs[key] != settings[key]]
-    if differ:
-        raise ConfigError(f"The study {name!r} was started with other settings (its {', '.join(differ)} "
-                          "differ); use another --study name, or the same data and settings to join it.")
-    return study
-
-
-def _open_study(rdb, name: str, owner: str, settings: dict[str, Any], base_values: dict[str, Any] | None,
-                seed: int) -> optuna.Study:
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
-                                         n_warmup_steps=PRUNER_WARMUP_EPOCHS)
-    # A joining worker draws other random numbers, so two workers do not try the same values.
-    joining = optuna.samplers.TPESampler(seed=(seed + os.getpid()) % 2**32)
-    existing = _find(rdb, name, owner)
-    if existing is not None:
-        return _join(rdb, existing, settings, name, sampler=joining, pruner=pruner)
-    stored = stored_name(name, owner)
-    try:
-        study = optuna.create_study(storage=rdb, study_name=stored, direction="minimize", pruner=pruner,
-                                    sampler=optuna.samplers.TPESampler(seed=seed))
-    except optuna.exceptions.DuplicatedStudyError:
-        return _join(rdb, stored, settings, name, sampler=joining, pruner=pruner)
-    study.set_user_attr(_OWNER, owner)  # first: a joiner waits for the settings, recorded after these
-    study.set_user_attr(_NAME, name)
-    if base_values is not None:
-        study.enqueue_trial(base_values, user_attrs={"base": True})
-    for key in _SETTINGS:  # recorded last: a joining worker waits for them, so it never runs before the base
-        study.set_user_attr(key, settings[key])
-    return study
-
-
-# ---------------------------------------------------------------- the search
 
 
 @dataclass(frozen=True)

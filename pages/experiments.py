@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
+from forecaster.compare import compare_metrics, compare_settings, overlay_frame, reopen_run, run_name
 from forecaster.errors import ForecasterError
-from forecaster.runs import RunStore, compare_metrics, compare_settings, data_for_run, overlay_frame, run_name
+from forecaster.metrics import finite_or_none
+from forecaster.runs import RunStore
 from forecaster.ui import state
 
 st.title("Experiments")
 store = RunStore(owner=state.owner())
-
-
-def kept_upload_for(run) -> tuple:
-    """The run's uploaded file, read again from the owner's workspace (per-user mode keeps uploads); () if not."""
-    from forecaster.csv_reader import read_csv
-    from forecaster.workspace import workspace_mode
-
-    if not run.source.startswith("upload:") or workspace_mode() != "per-user":
-        return ()
-    name = run.source.removeprefix("upload:")
-    try:
-        return (read_csv(store.upload(name), name=name, target=run.target, features=list(run.features)),)
-    except ForecasterError:  # gone, or replaced by another file of that name: data_for_run says so
-        return ()
-
 
 st.write("Every training run is kept here with its data, settings, loss curves, test metrics and model, "
          "and survives restarts. Tick runs in the table to compare them; sort by clicking a column heading.")
@@ -95,7 +80,7 @@ if len(runs) > 1:
                    f"{run_name(runs[0])}).")
     metrics = compare_metrics(runs)
     def shown(value, percent: bool) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if finite_or_none(value) is None:
             return "—"
         return f"{value:+.1%}" if percent else f"{value:,.4g}"
 
@@ -121,27 +106,23 @@ if len(runs) == 1:
     run = runs[0]
     if cols[0].button(f"Load run {run.id}'s model", type="primary",
                       help="Make it the session's model: see it on Results, forecast with it on Forecast."):
-        from forecaster.evaluation import evaluate
-
         try:
-            model = store.load_model(run.id)
+            reopened = reopen_run(store, run, candidates=(state.selection().dataset,))
         except ForecasterError as error:
             st.error(str(error))
         else:
-            current = state.selection()
-            try:
-                dataset = data_for_run(run, candidates=(current.dataset, *kept_upload_for(run)))
-                evaluation = evaluate(model, model.prepare(dataset), unit=dataset.unit)
-            except ForecasterError as error:
+            model, dataset = reopened.model, reopened.dataset
+            if dataset is None:
                 state.set_model(model, None, None)
-                st.warning(f"Loaded run {run.id}'s model. {error} Results can still evaluate it on the current data.")
+                st.warning(f"Loaded run {run.id}'s model. {reopened.reason} Results can still evaluate it on the "
+                           "current data.")
             else:
                 data = model.config.data
                 selection = state.Selection(dataset=dataset, target=run.target, features=run.features,
                                             missing=data.missing, outliers=data.outliers, resample=data.resample,
                                             split=data.split)
                 state.set_selection(selection)
-                state.set_model(model, evaluation, selection)
+                state.set_model(model, reopened.evaluation, selection)
                 st.success(f"Loaded run {run.id}'s model and its data ({dataset.name}).")
             st.page_link("pages/forecast.py", label="Forecast with it", icon=":material/timeline:")
             st.page_link("pages/results.py", label="See its results", icon=":material/analytics:")

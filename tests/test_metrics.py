@@ -272,3 +272,11 @@ def test_per_step_metrics_are_columns():
     for k, got in enumerate(steps):
         assert got == pytest.approx(m.compute_metrics(t[:, k], p[:, k], last, train), nan_ok=True)
     assert steps[0]["mae"] == pytest.approx((0.5 + 0.5 + 1.0) / 3)
+
+
+@pytest.mark.parametrize("value, expected", [(1.5, 1.5), (np.float32(0.25), 0.25), (3, 3.0), (0.0, 0.0),
+                                             (None, None), (float("nan"), None), (float("inf"), None),
+                                             (-np.inf, None), (np.nan, None)])
+def test_finite_or_none_keeps_finite_numbers_as_floats_and_drops_the_rest(value, expected):
+    result = m.finite_or_none(value)
+    assert result == expected and (result is None or type(result) is float)

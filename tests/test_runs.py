@@ -15,18 +15,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy
+from process_helpers import child_env
 
 from forecaster import cli
+from forecaster.compare import compare_metrics, overlay_frame
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.errors import ModelFileError, StoreError
 from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster
-from forecaster.runs import (SCHEMA_VERSION, TABLE_COLUMNS, RunStore, Upload, compare_metrics, data_fingerprint,
-                             overlay_frame)
+from forecaster.runs import SCHEMA_VERSION, TABLE_COLUMNS, RunStore, Upload, data_fingerprint
 from forecaster.training import configure_threads
 from forecaster.workspace import LOCAL_OWNER, oidc_owner
-from process_helpers import child_env
 
 configure_threads(1)
 REPO = Path(__file__).resolve().parents[1]

@@ -16,17 +16,32 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from process_helpers import child_env
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig, default_config
 from forecaster.errors import ConfigError
 from forecaster.forecaster import LSTMForecaster
 from forecaster.prepare import prepare, split_points
 from forecaster.training import configure_threads
-from forecaster.tuning import (DEFAULT_SPACE, PARAMS, PRUNER_WARMUP_EPOCHS, SearchSpace, TrialSummary, TuneResult,
-                               best_config, data_fingerprint, default_space, list_studies, load_study, open_storage,
-                               stored_name, study_label, trials_frame, tune)
+from forecaster.tuning import (
+    DEFAULT_SPACE,
+    PARAMS,
+    PRUNER_WARMUP_EPOCHS,
+    SearchSpace,
+    TrialSummary,
+    TuneResult,
+    best_config,
+    data_fingerprint,
+    default_space,
+    list_studies,
+    load_study,
+    open_storage,
+    stored_name,
+    study_label,
+    trials_frame,
+    tune,
+)
 from forecaster.workspace import LOCAL_OWNER
-from process_helpers import child_env
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = ForecasterConfig(DataConfig(target="y", window=14), ModelConfig(units=8),
@@ -311,7 +326,7 @@ def test_two_worker_processes_share_one_study(storage, tmp_path):
 
 def test_a_killed_workers_trial_is_failed_retried_with_its_values_and_never_counted_complete(storage, tmp_path,
                                                                                             monkeypatch):
-    import forecaster.tuning
+    import forecaster.studies
 
     script = tmp_path / "worker.py"
     # A short series and many epochs: each trial takes seconds, so the worker is surely killed inside one.
@@ -334,7 +349,7 @@ def test_a_killed_workers_trial_is_failed_retried_with_its_values_and_never_coun
     finally:
         worker.kill()  # SIGKILL: no chance to tidy up
         worker.wait()
-    monkeypatch.setattr(forecaster.tuning, "HEARTBEAT_GRACE_S", 1)
+    monkeypatch.setattr(forecaster.studies, "HEARTBEAT_GRACE_S", 1)
     time.sleep(2.5)  # the database's clock counts whole seconds
     stop = threading.Event()
     stop.set()  # only look: the stale trial is failed, and queued again, before any new trial would start
@@ -342,7 +357,7 @@ def test_a_killed_workers_trial_is_failed_retried_with_its_values_and_never_coun
     series = _worker_series(80)
     result = tune(series, base, SPACE, trials=1, storage=storage, study_name="together", stop_event=stop)
     assert list(result.trials["state"]) == ["failed", "waiting"] and result.n_complete == 0
-    monkeypatch.setattr(forecaster.tuning, "HEARTBEAT_GRACE_S", 300)  # the retry itself runs for seconds
+    monkeypatch.setattr(forecaster.studies, "HEARTBEAT_GRACE_S", 300)  # the retry itself runs for seconds
     result = tune(series, base, SPACE, trials=1, storage=storage, study_name="together")
     assert list(result.trials["state"]) == ["failed", "complete"] and result.n_complete == 1
     killed, retried = load_study("together", storage).trials
