@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from process_helpers import REPO, child_env
 
 from forecaster.cli import build_parser
 from forecaster.cli.commands import COMMANDS
-from process_helpers import REPO, child_env
 
 # Runs main() in a fresh interpreter and reports its status and which heavy libraries it imported.
 PROBE = """
