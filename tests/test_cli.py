@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from process_helpers import child_env
 
 from forecaster import cli
 from forecaster.training import configure_threads
-from process_helpers import child_env
 
 REPO = Path(__file__).resolve().parents[1]
 BAD_CSVS = sorted((REPO / "tests" / "data" / "bad").glob("*")) if (REPO / "tests" / "data" / "bad").is_dir() else []
