@@ -24,8 +24,7 @@ def home() -> None:
     st.subheader("Quick start")
     st.write("One click trains a small LSTM on Seattle's daily maximum temperature (2012–2015) and "
              "compares it with the naive forecast (tomorrow = today) and four other baselines.")
-    job = state.current_job()
-    if st.button("Train a quick model", type="primary", disabled=job is not None and job.running):
+    if st.button("Train a quick model", type="primary", disabled=bool(state.busy_jobs())):
         dataset = state.cached_sample(state.DEFAULT_SAMPLE)
         selection = state.Selection(dataset=dataset, target=dataset.target, features=tuple(dataset.features))
         state.set_selection(selection)

@@ -14,6 +14,7 @@ OUTLIER_METHODS = ("none", "iqr", "zscore")
 SCALERS = ("standard", "minmax", "robust")
 TRANSFORMS = ("none", "diff", "logret")
 CELLS = ("lstm", "gru", "peephole")
+CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}  # how pages, tables and labels name them
 LOSSES = ("mse", "mae", "huber")
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("none", "plateau")

@@ -6,16 +6,16 @@ from datetime import date
 
 import streamlit as st
 
-from forecaster.cleaning import calendar_gaps, clean
+from forecaster.cleaning import calendar_gaps
 from forecaster.config import DataConfig
 from forecaster.csv_reader import read_csv
 from forecaster.datasets import list_samples
 from forecaster.errors import ConfigError, DataError, ForecasterError
 from forecaster.plots import series_figure
+from forecaster.preview import preview
 from forecaster.tickers import INTERVALS, PRICE_FIELDS, load_ticker
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
-from forecaster.windows import short_series_message, split_points
 
 SOURCES = ("Built-in sample", "Ticker", "Upload CSV")
 DELIMITERS = {"Auto": None, "Comma ,": ",", "Semicolon ;": ";", "Tab": "\t", "Pipe |": "|"}
@@ -228,9 +228,10 @@ selection = selection.with_(target=target, features=tuple(features), missing=mis
                             resample=resample, split=split)
 state.set_selection(selection)
 
-config = DataConfig(target=target, features=tuple(features), missing=missing, resample=resample, split=split)
+config = DataConfig(target=target, features=tuple(features), missing=missing, outliers=outliers, resample=resample,
+                    split=split)
 try:
-    cleaned = clean(dataset.frame, config, target)
+    view = preview(dataset.frame, config, target)  # cleaned, split and clipped as training will see it
 except (DataError, ConfigError) as error:
     st.error(str(error))
     st.stop()
@@ -241,18 +242,17 @@ widgets.data_summary(dataset, raw, gaps)
 if len(gaps):
     # Said in words too, not only in the metric's help: these rows are invented (or knowingly left out).
     (st.warning if missing == "drop" else st.info)(gaps.note())
-too_short = short_series_message(len(cleaned), split, resample=resample)
-if too_short is not None:
+rows = len(view.frame)
+if view.too_short is not None:
     # Nothing to shade: at least one part would hold no window. The data itself stays selected.
-    st.error(too_short)
-    st.plotly_chart(series_figure(cleaned, target, dataset.unit, (), features), width="stretch")
-    st.caption(f"After cleaning: {len(cleaned):,} rows.")
+    st.error(view.too_short)
+    st.plotly_chart(series_figure(view.frame, target, dataset.unit, (), features), width="stretch")
+    st.caption(f"After cleaning: {rows:,} rows.")
     st.stop()
-train_end, val_end = split_points(len(cleaned), split)
-index = cleaned.index
-parts = [("train", index[0], index[train_end - 1]), ("validation", index[train_end], index[val_end - 1]),
-         ("test", index[val_end], index[-1])]
-st.plotly_chart(series_figure(cleaned, target, dataset.unit, parts, features), width="stretch")
-st.caption(f"After cleaning: {len(cleaned):,} rows · train {train_end:,} · validation {val_end - train_end:,} · "
-           f"test {len(cleaned) - val_end:,}.")
+st.plotly_chart(series_figure(view.frame, target, dataset.unit, view.parts, features), width="stretch")
+train_rows, val_rows, test_rows = view.sizes
+clipped = (f" · {view.clipped:,} value{'s' if view.clipped != 1 else ''} clipped to the training part's bounds"
+           if outliers != "none" else "")
+st.caption(f"After cleaning: {rows:,} rows · train {train_rows:,} · validation {val_rows:,} · test {test_rows:,}"
+           f"{clipped}.")
 st.page_link("pages/train.py", label="Next: train a model on this data", icon=":material/arrow_forward:")

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from forecaster.config import (CELLS, LOSSES, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_HORIZON, MAX_LAYERS, MAX_UNITS, MAX_WINDOW,
-                               MIN_UNITS, SCALERS, TRANSFORMS, DataConfig, ForecasterConfig, ModelConfig, TrainConfig,
-                               default_config)
+from forecaster.config import (
+    CELL_NAMES,
+    CELLS,
+    LOSSES,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_HORIZON,
+    MAX_LAYERS,
+    MAX_UNITS,
+    MAX_WINDOW,
+    MIN_UNITS,
+    SCALERS,
+    TRANSFORMS,
+    DataConfig,
+    ForecasterConfig,
+    ModelConfig,
+    TrainConfig,
+)
 from forecaster.errors import ConfigError, DataError
 from forecaster.prepare import calendar_names, describe_calendar, prepare
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 
-SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "relative", "skip", "epochs",
-            "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform", "calendar",
-            "seed")
-CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
 TRANSFORM_NAMES = {"none": "Levels (none)", "diff": "Differences", "logret": "Log returns"}
 
 st.title("Train")
@@ -26,11 +37,8 @@ st.write(f"Training on **{dataset.name}** · target **{selection.target}**"
          + f" · {len(dataset.frame):,} rows. Change the data on the Data page.")
 
 # Defaults suited to this dataset; chosen again whenever the data changes.
-defaults = default_config(dataset.freq if not selection.resample else selection.resample, len(dataset.frame),
-                          selection.target, selection.features)
-if st.session_state.get("train_defaults_for") != selection.identity:
-    state.forget(*SETTINGS)
-    st.session_state["train_defaults_for"] = selection.identity
+defaults = state.train_defaults(selection)
+state.start_train_settings(selection)
 d, m, t = defaults.data, defaults.model, defaults.train
 
 st.subheader("Data windows")
@@ -112,11 +120,9 @@ except ConfigError as error:
     st.error(str(error))
     st.stop()
 
-job = state.current_job()
-compare = st.session_state.get("compare_job")
-running = (job is not None and job.running) or (compare is not None and compare.running)
 left, right = st.columns([1, 5])
-if left.button("Train", type="primary", disabled=running, help="Train in the background; you can keep using the app."):
+if left.button("Train", type="primary", disabled=bool(state.busy_jobs()),
+               help="Train in the background; you can keep using the app."):
     try:
         prepared = prepare(dataset.frame, config.data, selection.target)  # fail fast on data that cannot fit
     except (DataError, ConfigError) as error:
@@ -126,7 +132,7 @@ if left.button("Train", type="primary", disabled=running, help="Train in the bac
         if widgets.start_job(config, selection, label=dataset.name):
             st.rerun()
 if right.button("Reset to defaults", help="Settings suited to this dataset."):
-    state.forget(*SETTINGS)
+    state.forget(*state.TRAIN_SETTINGS)
     st.rerun()
 
 job = state.current_job()
@@ -174,9 +180,7 @@ def _compare_progress() -> None:
         return
     if not compare.running:
         st.rerun()  # the whole page, so the buttons above are enabled again
-    from forecaster.ui.compare_job import CELL_LABELS
-
-    current = CELL_LABELS.get(compare.current or "", "the next cell")
+    current = CELL_NAMES.get(compare.current or "", "the next cell")
     run = compare.runs.get(compare.current) if compare.current else None
     epoch = f" · epoch {run.latest.epoch} of at most {run.config.train.epochs}" if run is not None and run.latest else ""
     st.progress(compare.progress, text=f"Comparing cells: training {current}{epoch} · {compare.elapsed_text}")
@@ -194,10 +198,7 @@ with st.expander("Compare cells", expanded=st.session_state.get("compare_job") i
 
     st.write("Train these same settings with an **LSTM**, a **GRU** and a **peephole LSTM**, one after another, "
              "and compare their test errors and training time. The comparison does not replace the current model.")
-    compare = st.session_state.get("compare_job")
-    job = state.current_job()
-    busy = (job is not None and job.running) or (compare is not None and compare.running)
-    if st.button("Train LSTM, GRU and peephole", disabled=busy,
+    if st.button("Train LSTM, GRU and peephole", disabled=bool(state.busy_jobs()),
                  help="Three trainings in the background, one at a time; about three times as long as one."):
         try:
             prepare(dataset.frame, config.data, selection.target)  # fail fast on data that cannot fit

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from forecaster.config import CELLS, MAX_LAYERS, MAX_UNITS, MAX_WINDOW, MIN_UNITS, default_config
+from forecaster.compare import SETTING_LABELS
+from forecaster.config import CELLS, MAX_LAYERS, MAX_UNITS, MAX_WINDOW, MIN_UNITS
 from forecaster.errors import ConfigError
+from forecaster.search_space import PARAMS, SearchSpace, default_space, searchable_values
 from forecaster.ui import state, widgets
 from forecaster.ui.state import remembered
 
-PARAM_LABELS = {"layers": "Layers", "units": "Units", "dropout": "Dropout", "window": "Window",
-                "lr": "Learning rate", "batch_size": "Batch size", "cell": "Cell"}
+PARAM_LABELS = {name: SETTING_LABELS[name] for name in PARAMS}
 UNIT_STEPS = [4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 LR_STEPS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_CHOICES = [8, 16, 32, 64, 128, 256, 512]
-TRAIN_SETTINGS = ("window", "horizon", "cell", "layers", "units", "dropout", "residual", "relative", "skip", "epochs",
-                  "batch_size", "lr", "weight_decay", "patience", "loss", "clip_norm", "scaler", "transform",
-                  "calendar", "seed")
 
 st.title("Tune")
 selection = state.selection()
@@ -26,22 +24,9 @@ st.write(f"Search the LSTM's settings for **{dataset.name}** · target **{select
          "choose, so the test metrics of the winner stay honest. Trials that fall behind the median of earlier "
          "trials at the same epoch are stopped early (pruned).")
 
-# The base: the Train page's settings for this data when it has them, else the defaults for this data.
-base = default_config(selection.resample or dataset.freq, len(dataset.frame), selection.target, selection.features)
-base = base.replace(data={"split": selection.split, "missing": selection.missing, "outliers": selection.outliers,
-                          "resample": selection.resample})
-saved = st.session_state.get("_saved_settings", {})
-if st.session_state.get("train_defaults_for") == selection.identity:
-    sections = {"data": ("window", "horizon", "scaler", "transform", "calendar"),
-                "model": ("cell", "layers", "units", "dropout", "residual", "relative", "skip"),
-                "train": ("lr", "batch_size", "weight_decay", "loss", "clip_norm", "seed")}
-    try:
-        base = base.replace(**{section: {n: saved[n] for n in names if n in saved} for section, names in sections.items()})
-    except (ConfigError, TypeError):
-        pass  # a half-edited Train page: its own checks show the problem there
-
-from forecaster.tuning import default_space  # noqa: E402  (optuna is imported only by this page)
-
+# The base: the Train page's settings for this data when it has them, else the defaults for this data
+# (its epochs and patience are replaced by the per-trial budget below).
+base = state.train_config(selection)
 suggested = default_space(selection.resample or dataset.freq, len(dataset.frame), split=selection.split,
                           horizon=base.data.horizon)
 window_cap = suggested.window[1] if suggested.window else 2
@@ -92,8 +77,6 @@ patience = remembered(cols[3].number_input, "Patience per trial", "tune_patience
 
 space = None
 try:
-    from forecaster.tuning import SearchSpace
-
     if not searched:
         raise ConfigError("Pick at least one setting to search.")
     if any(name in ("batch_size", "cell") and not ranges[name] for name in searched):
@@ -104,7 +87,7 @@ except ConfigError as error:
     st.error(str(error))
 
 job = st.session_state.get("tune_job")
-busy = [j for j in (state.current_job(), st.session_state.get("compare_job"), job) if j is not None and j.running]
+busy = state.busy_jobs(job)
 if st.button("Start search", type="primary", disabled=space is None or bool(busy),
              help="Runs in the background; you can use other pages meanwhile."):
     from forecaster.ui.tune_job import TuneJob
@@ -171,8 +154,6 @@ elif job is not None:
         if result.best_config is None:
             st.warning("No trial completed, so there is no best setting; widen the ranges or allow more time.")
         else:
-            from forecaster.tuning import searchable_values
-
             best = {n: v for n, v in searchable_values(result.best_config).items() if n in job.space.searched}
             described = ", ".join(f"{PARAM_LABELS[n].lower()} {v:.1e}" if n == "lr" else
                                   f"{PARAM_LABELS[n].lower()} {v:.2f}" if n == "dropout" else
@@ -194,9 +175,7 @@ elif job is not None:
             same_data = trained_on is not None and trained_on.identity == selection.identity
             if st.button("Train with these settings", type="primary", disabled=not same_data,
                          help="Puts the best values on the Train page (other settings stay) and opens it."):
-                if st.session_state.get("train_defaults_for") != selection.identity:
-                    state.forget(*TRAIN_SETTINGS)  # the Train page would otherwise reset them for new data
-                    st.session_state["train_defaults_for"] = selection.identity
+                state.start_train_settings(selection)  # else the Train page would reset them for new data
                 for name, value in best.items():
                     state.remember(name, value)
                 st.switch_page("pages/train.py")

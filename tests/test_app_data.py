@@ -358,3 +358,31 @@ def test_visiting_data_keeps_the_quick_start_selection(at, monkeypatch):
     assert not at.exception
     assert using(at) == ["Using: seattle-weather"]
     assert source_of(at) == "sample:seattle-weather"
+
+
+def plotted_target(chart) -> np.ndarray:
+    """The target's line as the chart draws it (plotly may send numbers as base64 typed arrays)."""
+    import base64
+    import json
+
+    y = json.loads(chart.proto.spec)["data"][0]["y"]
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    return np.asarray(y, dtype=float)
+
+
+def test_the_preview_clips_outliers_as_training_will(at):
+    days = pd.date_range("2024-01-01", periods=200, freq="D")
+    values = 10 + np.sin(np.arange(200) / 5)
+    values[180] = 1_000.0  # a wild value in the test part
+    payload = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "level": values}).to_csv(index=False).encode()
+    choose_csv(at)
+    upload(at, "spike.csv", payload)
+    [chart] = at.get("plotly_chart")
+    assert plotted_target(chart).max() == pytest.approx(1_000.0)  # kept as it is by default
+    by_label(at.selectbox, "Outliers").set_value("iqr").run()
+    assert not at.exception
+    [chart] = at.get("plotly_chart")
+    assert plotted_target(chart).max() < 20 and len(shapes(chart)) == 3
+    caption_matching(at, r"After cleaning: 200 rows · train 140 · validation 30 · test 30 · 1 value clipped to the "
+                         r"training part's bounds\.")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from app_helpers import open_page
 from streamlit.testing.v1 import AppTest
-
-from app_helpers import APP, open_page
 
 from forecaster.datasets import Dataset, load_sample
 from forecaster.training import configure_threads
@@ -279,3 +276,25 @@ def test_the_calendar_checkbox_says_when_the_data_has_no_terms():
     assert box.disabled and "change nothing" in box.help
     daily = inputs(open_train())  # the default data: Seattle's daily weather over four years
     assert "day of week, day of year" in daily["Calendar inputs"].help
+
+
+def test_train_and_compare_wait_while_the_cell_comparison_runs(synthetic_selection):
+    from forecaster.config import ForecasterConfig
+    from forecaster.ui.compare_job import CompareJob
+
+    compare = CompareJob(config=ForecasterConfig(), dataset=synthetic_selection.dataset)
+    compare.status = "running"  # never started: no thread, it runs until the test says otherwise
+    at = open_page(PAGE, selection=synthetic_selection, compare_job=compare)
+    assert button(at, "Train").disabled and button(at, "Train LSTM, GRU and peephole").disabled
+    compare.status = "stopped"
+
+
+def test_the_train_page_sets_every_option_but_the_data_page_s_and_two_defaults():
+    from forecaster.config import option_names
+    from forecaster.ui.state import TRAIN_SETTINGS
+
+    every = {name for section in ("data", "model", "train") for name in option_names(section)}
+    assert set(TRAIN_SETTINGS) == every - {"target", "features", "split", "missing", "outliers", "resample",
+                                           "device", "lr_schedule"}
+    at = open_train()
+    assert set(TRAIN_SETTINGS) <= set(at.session_state["_saved_settings"])  # each is a widget the page draws

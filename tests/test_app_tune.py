@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from app_helpers import open_page
+from streamlit.testing.v1 import AppTest
 
 from forecaster.datasets import Dataset
 from forecaster.training import configure_threads
@@ -126,8 +125,8 @@ def test_search_refuses_to_start_while_a_training_runs(home: Path, selection: Se
 
 
 def test_a_search_whose_browser_session_is_gone_stops(synthetic_series: pd.DataFrame, home: Path) -> None:
-    from forecaster.tuning import SearchSpace
     from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
+    from forecaster.tuning import SearchSpace
     from forecaster.ui.tune_job import TuneJob
 
     open_sessions = [True]
@@ -165,3 +164,54 @@ def test_the_study_s_storage_is_not_shown_on_a_shared_server(home: Path, selecti
     at.run()
     caption = next(c.value for c in at.caption if "complete," in c.value)
     assert str(home) not in caption and "sqlite" not in caption  # AppTest's server listens on every address
+
+
+def held_tune_jobs(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Search jobs that start no thread: they stay running until the test says otherwise."""
+    from forecaster.ui.tune_job import TuneJob
+
+    started: list = []
+
+    class HeldTuneJob(TuneJob):
+        def start(self):
+            self.status = "running"
+            started.append(self)
+            return self
+
+    monkeypatch.setattr("forecaster.ui.tune_job.TuneJob", HeldTuneJob)
+    return started
+
+
+def test_the_search_starts_from_the_train_page_s_settings_for_this_data(home: Path, selection: Selection,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    started = held_tune_jobs(monkeypatch)
+    at = open_page("pages/train.py", selection=selection)
+    at.number_input(key="_w_units").set_value(24)
+    at.selectbox(key="_w_cell").set_value("gru")
+    at.number_input(key="_w_window").set_value(12).run()
+    at.switch_page(PAGE).run()
+    small_search(at, ["lr"], trials=2)
+    start(at)
+    base = started[0].base
+    assert (base.model.units, base.model.cell, base.data.window) == (24, "gru", 12)
+    assert (base.train.epochs, base.train.patience) == (2, 5)  # the per-trial budget, not the Train page's
+    assert base.data.split == selection.split and base.data.features == ("x",)
+    started[0].status = "stopped"
+
+
+def test_settings_the_train_page_kept_for_other_data_are_not_used(home: Path, selection: Selection,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    started = held_tune_jobs(monkeypatch)
+    at = open_page(PAGE, selection=selection, _saved_settings={"units": 24, "cell": "gru"},
+                   train_defaults_for="other data")
+    start(small_search(at, ["lr"], trials=2))
+    assert (started[0].base.model.units, started[0].base.model.cell) == (64, "lstm")  # this data's defaults
+    started[0].status = "stopped"
+
+
+def test_search_refuses_to_start_while_cells_are_compared(home: Path, selection: Selection) -> None:
+    class Running:
+        running = True
+
+    at = open_page(PAGE, selection=selection, compare_job=Running())
+    assert next(b for b in at.button if b.label == "Start search").disabled

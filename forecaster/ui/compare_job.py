@@ -8,10 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from forecaster.config import CELLS, ForecasterConfig
+from forecaster.config import CELL_NAMES, CELLS, ForecasterConfig
 from forecaster.ui.jobs import BackgroundJob, TrainingJob
-
-CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}
 
 
 @dataclass
@@ -39,7 +37,7 @@ class CompareJob(BackgroundJob):
             self.runs[cell], self.current = run, cell
             run._run()  # in this thread: the three fits run one after another, never side by side
             if run.status == "failed":
-                self.error, self.status = f"{CELL_LABELS.get(cell, cell)}: {run.error}", "failed"
+                self.error, self.status = f"{CELL_NAMES.get(cell, cell)}: {run.error}", "failed"
                 return
         self.status = "stopped" if self.stop_event.is_set() else "done"
 
@@ -68,7 +66,7 @@ class CompareJob(BackgroundJob):
             if run.running or run.model is None or run.evaluation is None:
                 continue
             metrics, history = run.evaluation.metrics, run.model.history_
-            rows.append({"Cell": CELL_LABELS.get(cell, cell), "MAE": metrics["lstm"]["mae"],
+            rows.append({"Cell": CELL_NAMES.get(cell, cell), "MAE": metrics["lstm"]["mae"],
                          "RMSE": metrics["lstm"]["rmse"], "Skill vs naive": run.evaluation.skill,
                          "Epochs": history.epochs_run, "Seconds": round(history.seconds, 2),
                          "Naive MAE": metrics["naive"]["mae"]})

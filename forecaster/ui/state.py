@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Callable
 
 import streamlit as st
 
+from forecaster.config import ForecasterConfig, default_config, option_names
 from forecaster.datasets import Dataset, load_sample
+from forecaster.errors import ConfigError
 
 DEFAULT_SAMPLE = "seattle-weather"
 _SAVED = "_saved_settings"
@@ -56,6 +58,47 @@ def selection() -> Selection:
 
 def set_selection(new: Selection) -> None:
     st.session_state["selection"] = new
+
+
+# The options the Train page sets: every config option except those the Data page chooses (a Selection's
+# fields) and the two the app leaves at their defaults (the device, and no learning-rate schedule).
+_NOT_ON_TRAIN_PAGE = {f.name for f in fields(Selection)} | {"device", "lr_schedule"}
+TRAIN_OPTIONS = {section: tuple(n for n in option_names(section) if n not in _NOT_ON_TRAIN_PAGE)
+                 for section in ("data", "model", "train")}
+TRAIN_SETTINGS = tuple(name for names in TRAIN_OPTIONS.values() for name in names)
+
+
+def train_defaults(current: Selection) -> ForecasterConfig:
+    """The settings suited to this data, as the Train page starts from them, with the Data page's choices."""
+    dataset = current.dataset
+    config = default_config(current.resample or dataset.freq, len(dataset.frame), current.target, current.features)
+    return config.replace(data={"split": current.split, "missing": current.missing, "outliers": current.outliers,
+                                "resample": current.resample})
+
+
+def start_train_settings(current: Selection) -> None:
+    """Forget the Train page's settings when they were chosen for other data, so its defaults apply to this data."""
+    if st.session_state.get("train_defaults_for") != current.identity:
+        forget(*TRAIN_SETTINGS)
+        st.session_state["train_defaults_for"] = current.identity
+
+
+def train_config(current: Selection | None = None) -> ForecasterConfig:
+    """The Train page's settings for the session's data as one config: its remembered values over the defaults.
+
+    Values the Train page remembers for other data, or that do not make a valid config yet (a half-edited
+    page: it shows the problem itself), are not used; the defaults for this data stand instead.
+    """
+    current = current or selection()
+    config = train_defaults(current)
+    if st.session_state.get("train_defaults_for") != current.identity:
+        return config
+    saved = st.session_state.get(_SAVED, {})
+    try:
+        return config.replace(**{section: {n: saved[n] for n in names if n in saved}
+                                 for section, names in TRAIN_OPTIONS.items()})
+    except (ConfigError, TypeError):
+        return config
 
 
 def remembered(widget: Callable[..., Any], label: str, name: str, default: Any, **kwargs: Any) -> Any:
@@ -143,7 +186,7 @@ def store_location(location: object) -> str | None:
     """Where the run store lives, for the person who owns it: None on a server others can open, never a password."""
     if not private_server():
         return None
-    from forecaster.runs import hide_password
+    from forecaster.store_db import hide_password
 
     return hide_password(str(location))
 
@@ -151,6 +194,12 @@ def store_location(location: object) -> str | None:
 def current_job():
     """The session's latest training job, or None."""
     return st.session_state.get("job")
+
+
+def busy_jobs(*others: Any) -> list:
+    """The session's jobs running now: its training and cell comparison, and any `others` (e.g. its search)."""
+    jobs = (current_job(), st.session_state.get("compare_job"), *others)
+    return [job for job in jobs if job is not None and job.running]
 
 
 def current_model():
