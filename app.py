@@ -24,7 +24,10 @@ def home() -> None:
     st.subheader("Quick start")
     st.write("One click trains a small LSTM on Seattle's daily maximum temperature (2012–2015) and "
              "compares it with the naive forecast (tomorrow = today) and four other baselines.")
-    if st.button("Train a quick model", type="primary", disabled=bool(state.busy_jobs())):
+    job, busy = state.current_job(), state.busy_jobs()
+    if busy and not (job is not None and job.running):  # a comparison of cells, not this page's own run
+        st.caption("A training run is in progress in this session; the quick start can begin when it ends.")
+    if st.button("Train a quick model", type="primary", disabled=bool(busy)):
         dataset = state.cached_sample(state.DEFAULT_SAMPLE)
         selection = state.Selection(dataset=dataset, target=dataset.target, features=tuple(dataset.features))
         state.set_selection(selection)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, DataError
 from forecaster.evaluation import LSTM, NAIVE, best_baseline_of, evaluate, in_sentence
 from forecaster.frequency import describe_season
+from forecaster.metrics import finite_or_none
 from forecaster.prepare import Scaler
 from forecaster.training import EpochReport
 
@@ -72,8 +72,7 @@ class BacktestProgress:
         return min(1.0, (done + within) / self.folds)
 
 
-def _clean(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
+_clean = finite_or_none
 
 
 @dataclass

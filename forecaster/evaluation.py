@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
-from forecaster.metrics import METRIC_LABELS, compute_metrics, per_step_metrics, skill, zero_actuals
+from forecaster.metrics import METRIC_LABELS, compute_metrics, finite_or_none, per_step_metrics, skill, zero_actuals
 
 if TYPE_CHECKING:
     from forecaster.prepare import Prepared
@@ -151,8 +151,7 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: metrics per model, skill against naive and the best baseline, verdict, notes."""
-        def clean(value: float) -> float | None:
-            return None if value is None or not math.isfinite(value) else float(value)
+        clean = finite_or_none
         best = self.best_baseline
         return {"metrics": {name: {k: clean(v) for k, v in m.items()} for name, m in self.metrics.items()},
                 "skill_vs_naive": clean(self.skill), "best_baseline": best,

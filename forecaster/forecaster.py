@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from forecaster.calendar_inputs import calendar_terms, future_index, next_timestamps
-from forecaster.config import ForecasterConfig
+from forecaster.config import CELL_NAMES, ForecasterConfig
 from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from forecaster.frequency import infer_freq
 from forecaster.model import RecurrentForecaster
@@ -142,7 +142,7 @@ class LSTMForecaster:
     @property
     def label(self) -> str:
         """How screens name this model: "LSTM", "GRU + linear skip", ..."""
-        cell = {"lstm": "LSTM", "gru": "GRU", "peephole": "Peephole LSTM"}[self.config.model.cell]
+        cell = CELL_NAMES[self.config.model.cell]
         return f"{cell} + linear skip" if uses_skip(self.config) else cell
 
     def _check_fitted(self) -> None:

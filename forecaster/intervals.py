@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from forecaster.errors import ConfigError
+from forecaster.metrics import finite_or_none
 from forecaster.prepare import Prepared, inverse_transform_paths
 from forecaster.training import EVAL_BATCH
 from forecaster.windows import input_windows
@@ -238,8 +239,7 @@ class IntervalReport:
 
     def to_dict(self) -> dict[str, dict[str, dict[str, float | None]] | None]:
         """{"conformal": {"0.8": {"coverage": .., "width": ..}}, "mc_dropout": {...} or None}."""
-        def clean(value: float) -> float | None:
-            return float(value) if math.isfinite(value) else None
+        clean = finite_or_none
         out: dict[str, Any] = {}
         for method in METHODS:
             if self.bands.get(method) is None:

@@ -104,6 +104,7 @@ def postgres_url() -> Iterator[str]:
 def postgres_db(postgres_url: str) -> Iterator[str]:
     """A new, empty database on the test server, for one test (dropped after it, open connections and all)."""
     import pg_server
+
     from forecaster.runs import close_engines
 
     url = pg_server.fresh_database(postgres_url)

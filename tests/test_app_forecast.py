@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from app_helpers import open_page
 from streamlit.testing.v1 import AppTest
-
-from app_helpers import APP, open_page
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset

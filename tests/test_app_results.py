@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pandas as pd
-import pytest
+from app_helpers import open_page
 from streamlit.testing.v1 import AppTest
-
-from app_helpers import APP, open_page
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
-from streamlit.testing.v1 import AppTest
-
 from app_helpers import open_page
+from streamlit.testing.v1 import AppTest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset

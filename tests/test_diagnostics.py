@@ -9,8 +9,14 @@ import pytest
 from scipy import stats
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
-from forecaster.diagnostics import (acf, compare_with_baselines, default_lags, diebold_mariano, ljung_box,
-                                    residual_diagnostics)
+from forecaster.diagnostics import (
+    acf,
+    compare_with_baselines,
+    default_lags,
+    diebold_mariano,
+    ljung_box,
+    residual_diagnostics,
+)
 from forecaster.errors import ConfigError, DataError
 from forecaster.evaluation import evaluate
 from forecaster.forecaster import LSTMForecaster

@@ -11,8 +11,17 @@ import pandas as pd
 import pytest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
-from forecaster.evaluation import (BEATS_ALL, BEATS_NAIVE, LOSES, LSTM, UNMEASURED, Evaluation, best_baseline_of,
-                                   evaluate, in_sentence)
+from forecaster.evaluation import (
+    BEATS_ALL,
+    BEATS_NAIVE,
+    LOSES,
+    LSTM,
+    UNMEASURED,
+    Evaluation,
+    best_baseline_of,
+    evaluate,
+    in_sentence,
+)
 from forecaster.forecaster import LSTMForecaster
 from forecaster.frequency import choose_season
 from forecaster.metrics import compute_metrics

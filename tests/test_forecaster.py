@@ -736,8 +736,11 @@ def test_a_calendar_file_naming_a_foreign_term_is_refused(synthetic_series, tmp_
 def test_every_start_of_the_skip_forecasts_exactly_as_its_baseline(synthetic_series):
     """Naive, moving average and seasonal naive are linear maps of the window too: each start is its baseline."""
     from forecaster.baselines import MovingAverage, NaiveForecast, SeasonalNaive
-    from forecaster.forecaster import (moving_average_in_scaled_space, naive_in_scaled_space,
-                                       seasonal_naive_in_scaled_space)
+    from forecaster.forecaster import (
+        moving_average_in_scaled_space,
+        naive_in_scaled_space,
+        seasonal_naive_in_scaled_space,
+    )
     from forecaster.prepare import input_windows, prepare
 
     config = tiny(features=("x",), horizon=5)

@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 
 from forecaster.errors import ConfigError, DataError
-from forecaster.frequency import (choose_season, default_window, describe_season, family_of, is_daily, season_length,
-                                  window_range)
-
+from forecaster.frequency import (
+    choose_season,
+    default_window,
+    describe_season,
+    family_of,
+    is_daily,
+    season_length,
+    window_range,
+)
 
 # ----------------------------------------------------------------- season lengths
 

@@ -12,9 +12,19 @@ import torch
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.errors import ConfigError
 from forecaster.forecaster import LSTMForecaster
-from forecaster.intervals import (ConformalCalibration, add_bands, calibrate, calibration_for, check_levels,
-                                  conformal_quantile, coverage_width, interval_report, level_key, level_suffix,
-                                  mc_dropout_paths)
+from forecaster.intervals import (
+    ConformalCalibration,
+    add_bands,
+    calibrate,
+    calibration_for,
+    check_levels,
+    conformal_quantile,
+    coverage_width,
+    interval_report,
+    level_key,
+    level_suffix,
+    mc_dropout_paths,
+)
 from forecaster.training import configure_threads
 
 configure_threads(1)

@@ -194,6 +194,7 @@ def data_for_model(args: argparse.Namespace, model):
 # ---------------------------------------------------------------- output
 
 def finite(value: float | None) -> float | None:
+    # metrics.finite_or_none, without importing numpy: --help and `datasets` stay quick
     return float(value) if value is not None and math.isfinite(value) else None
 
 

@@ -149,10 +149,9 @@ def session_watch(grace: float = SESSION_GONE_GRACE_S) -> Callable[[], bool] | N
 def start_job(config, selection, label: str = "") -> bool:
     """Start training in the background for this session (one run at a time); False if one is running."""
     from forecaster.ui.jobs import TrainingJob
-    from forecaster.ui.state import current_job, owner
+    from forecaster.ui.state import busy_jobs, owner
 
-    busy = [job for job in (current_job(), st.session_state.get("compare_job")) if job is not None and job.running]
-    if busy:
+    if busy_jobs():
         st.warning("A training run is already in progress in this session; stop it first or wait for it.")
         return False
     st.session_state["job_selection"] = selection

@@ -6,8 +6,16 @@ import re
 import time
 from pathlib import Path
 
-from .helpers import (click_button, click_sidebar_link, exception_texts, main_text, open_app, wait_charts,
-                      wait_for_text, wait_idle)
+from .helpers import (
+    click_button,
+    click_sidebar_link,
+    exception_texts,
+    main_text,
+    open_app,
+    wait_charts,
+    wait_for_text,
+    wait_idle,
+)
 
 TRAIN_TIMEOUT_MS = 180_000  # the quick start (32 units, up to 40 epochs) on a busy two-core machine
 VERDICT = r"The LSTM( \+ linear skip)? (beats every baseline|beats naive but not|does not beat the naive forecast)"

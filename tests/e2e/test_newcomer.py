@@ -14,14 +14,25 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from .conftest import REPO_ROOT, _free_port, _stop, _tail, _wait_healthy
-import numpy as np
-import pandas as pd
-
-from .helpers import (alert_texts, choose_radio, click_button, click_sidebar_link, dataframe_rows, exception_texts,
-                      main_text, open_app, set_number, wait_charts, wait_for_text, wait_idle)
+from .helpers import (
+    alert_texts,
+    choose_radio,
+    click_button,
+    click_sidebar_link,
+    dataframe_rows,
+    exception_texts,
+    main_text,
+    open_app,
+    set_number,
+    wait_charts,
+    wait_for_text,
+    wait_idle,
+)
 from .test_experiments import _tick_row
 
 VERDICT = r"The LSTM( \+ linear skip)? (beats every baseline|beats naive but not|does not beat the naive forecast)"

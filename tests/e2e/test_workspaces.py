@@ -19,9 +19,27 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import DEFAULT_TIMEOUT_MS, REPO_ROOT, SCREENSHOT_DIR, _free_port, _stop, _tail, _wait_healthy, streamlit_command
-from .helpers import choose_radio, click_button, click_sidebar_link, exception_texts, main_text, open_app, \
-    set_number, wait_for_text, wait_idle
+from .conftest import (
+    DEFAULT_TIMEOUT_MS,
+    REPO_ROOT,
+    SCREENSHOT_DIR,
+    _free_port,
+    _stop,
+    _tail,
+    _wait_healthy,
+    streamlit_command,
+)
+from .helpers import (
+    choose_radio,
+    click_button,
+    click_sidebar_link,
+    exception_texts,
+    main_text,
+    open_app,
+    set_number,
+    wait_for_text,
+    wait_idle,
+)
 
 SECRET_COLUMN = "heron_secret_5K"
 SECRET_FILE = "ann_private_5K.csv"
