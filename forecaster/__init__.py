@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # The estimator imports torch; load it only when asked for, so light pages stay fast.
     if name == "LSTMForecaster":
-        from forecaster.forecaster import LSTMForecaster
+        from forecaster.estimator import LSTMForecaster
         return LSTMForecaster
     raise AttributeError(name)

@@ -244,7 +244,7 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
     the fold's training part through the model contract and scores them all on its test window.
     Setting `stop_event` ends the current fold's training and returns the folds finished so far.
     """
-    from forecaster.forecaster import LSTMForecaster, _frame_of
+    from forecaster.estimator import LSTMForecaster, _frame_of
 
     started = time.perf_counter()
     frame, default_target, data_freq, info = _frame_of(data)

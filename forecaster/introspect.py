@@ -169,7 +169,7 @@ def _module_states(rnn: nn.Module, window: torch.Tensor) -> list[torch.Tensor]:
 def trace_states(net: nn.Module, window: Any) -> StateTrace:
     """Gates and states of every layer for one scaled input window (time, features).
 
-    `net` is a RecurrentForecaster (or its `.rnn`). Returns arrays (layers, time, units):
+    `net` is a RecurrentNet (or its `.rnn`). Returns arrays (layers, time, units):
     input, forget, output, candidate, cell, hidden for lstm and peephole cells; reset,
     update, candidate, hidden for a GRU. `state_match_max_abs_error` is the largest
     absolute difference between the replayed states and the module's own.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forecaster.config import ModelConfig
+from forecaster.config import ForecasterConfig, ModelConfig
 
 
 class PeepholeLSTMLayer(nn.Module):
@@ -68,7 +68,7 @@ class PeepholeLSTM(nn.Module):
         return x  # (batch, window, units)
 
 
-class RecurrentForecaster(nn.Module):
+class RecurrentNet(nn.Module):
     """Recurrent layers, dropout, and a linear head giving every horizon step at once.
 
     Three ways to start from a simple forecast (column 0 of the input is the scaled target):
@@ -132,3 +132,14 @@ class RecurrentForecaster(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         base, recurrent = self.parts(x)
         return base + recurrent  # (batch, horizon)
+
+
+def uses_skip(config: ForecasterConfig) -> bool:
+    """The linear skip is on and can be started at ridge: the network must learn levels (no diff/logret)."""
+    return config.model.skip and config.data.transform == "none"
+
+
+def network_for(config: ForecasterConfig, n_inputs: int) -> RecurrentNet:
+    """The untrained network a config asks for, with `n_inputs` columns per time step."""
+    return RecurrentNet(n_inputs, config.data.horizon, config.model, window=config.data.window,
+                        skip=uses_skip(config))

@@ -230,13 +230,13 @@ class RunStore(StoreDatabase):
 
     def load_model(self, run_id: int):
         """The run's saved model, checked like any model file (its `extra_` as it was recorded)."""
-        from forecaster.forecaster import LSTMForecaster
+        from forecaster.estimator import LSTMForecaster
 
         return LSTMForecaster.from_bytes(self._model_bytes(run_id))
 
     def model_archive(self, run_id: int) -> bytes:
         """The run's model as one .zip, the same file 'Download model' gives (checked by loading it first)."""
-        from forecaster.forecaster import LSTMForecaster
+        from forecaster.estimator import LSTMForecaster
 
         payload = self._model_bytes(run_id)
         LSTMForecaster.from_bytes(payload)  # a damaged or altered archive is refused here, not after download

@@ -12,7 +12,7 @@ from forecaster.prepare import Prepared
 from forecaster.windows import input_windows
 
 if TYPE_CHECKING:
-    from forecaster.model import RecurrentForecaster
+    from forecaster.model import RecurrentNet
 
 
 def ridge_in_scaled_space(prepared: Prepared, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +157,7 @@ def choose_start(losses: dict[str, np.ndarray], horizon: int) -> str:
     return chosen
 
 
-def start_skip(net: RecurrentForecaster, prepared: Prepared, window: int, horizon: int,
+def start_skip(net: RecurrentNet, prepared: Prepared, window: int, horizon: int,
                     freq: str | None = None) -> str:
     """Set the skip to the simple forecast the validation part prefers and the recurrent head to zero, so the
     untrained network forecasts exactly as that baseline; the baseline's name.

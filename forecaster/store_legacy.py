@@ -21,7 +21,7 @@ def _zip_folder(folder: Path) -> bytes | None:
 
     The files are copied as they are, unchecked: loading checks them, as it checked the folder before.
     """
-    from forecaster.forecaster import MODEL_FILES
+    from forecaster.estimator import MODEL_FILES
 
     files = [folder / name for name in MODEL_FILES if (folder / name).is_file()]
     if not files:

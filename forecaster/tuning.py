@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError, ForecasterError
-from forecaster.forecaster import LSTMForecaster, _frame_of
+from forecaster.estimator import LSTMForecaster, _frame_of
 from forecaster.runs import data_fingerprint
 
 # The search space and the studies live in their own modules; their names are re-exported (noqa) from here,

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.errors import StoreError
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.runs import RunStore
 from forecaster.training import configure_threads
 from forecaster.ui.jobs import TrainingJob

@@ -16,8 +16,8 @@ import forecaster.training as training
 import forecaster.yahoo as yahoo
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import load_sample, load_ticker
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.training import configure_threads
 from forecaster.ui.state import Selection
 

@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.introspect import origin_dates
 from forecaster.training import configure_threads
 from forecaster.ui.compare_job import CompareJob

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.training import configure_threads
 from forecaster.ui.state import Selection
 

@@ -12,8 +12,8 @@ from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainCo
 from forecaster.csv_reader import read_csv
 from forecaster.datasets import Dataset
 from forecaster.errors import StoreError
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.runs import Run, RunStore
 from forecaster.training import configure_threads
 

@@ -12,8 +12,8 @@ from forecaster.baselines import make_baselines
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.contract import Baseline, ForecastModel, features_of
 from forecaster.errors import ConfigError, NotFittedError
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.prepare import Prepared, prepare
 from forecaster.training import configure_threads
 

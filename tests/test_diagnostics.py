@@ -18,8 +18,8 @@ from forecaster.diagnostics import (
     residual_diagnostics,
 )
 from forecaster.errors import ConfigError, DataError
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.training import configure_threads
 
 configure_threads(1)

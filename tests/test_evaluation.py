@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import (
     BEATS_ALL,
     BEATS_NAIVE,
@@ -22,7 +23,6 @@ from forecaster.evaluation import (
     evaluate,
     in_sentence,
 )
-from forecaster.forecaster import LSTMForecaster
 from forecaster.frequency import choose_season
 from forecaster.metrics import compute_metrics
 from forecaster.training import configure_threads

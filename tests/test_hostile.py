@@ -21,7 +21,7 @@ from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainCo
 from forecaster.csv_reader import read_csv
 from forecaster.datasets import Dataset
 from forecaster.errors import ConfigError, DataError, ForecasterError, TrainingError
-from forecaster.forecaster import LSTMForecaster
+from forecaster.estimator import LSTMForecaster
 from forecaster.training import configure_threads
 
 configure_threads(1)

@@ -11,7 +11,7 @@ import torch
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.errors import ConfigError
-from forecaster.forecaster import LSTMForecaster
+from forecaster.estimator import LSTMForecaster
 from forecaster.intervals import (
     ConformalCalibration,
     add_bands,

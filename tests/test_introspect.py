@@ -13,7 +13,7 @@ import torch
 from forecaster import cli
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.errors import DataError
-from forecaster.forecaster import LSTMForecaster
+from forecaster.estimator import LSTMForecaster
 from forecaster.introspect import (
     GRU_QUANTITIES,
     LSTM_QUANTITIES,
@@ -29,7 +29,7 @@ from forecaster.introspect import (
     unit_order,
     window_at,
 )
-from forecaster.model import RecurrentForecaster
+from forecaster.model import RecurrentNet
 from forecaster.training import configure_threads
 
 configure_threads(1)
@@ -37,10 +37,10 @@ configure_threads(1)
 CELL_LAYERS = [(cell, layers) for cell in ("lstm", "gru", "peephole") for layers in (1, 2)]
 
 
-def network(cell: str, layers: int, n_inputs: int = 3, horizon: int = 2, units: int = 8) -> RecurrentForecaster:
+def network(cell: str, layers: int, n_inputs: int = 3, horizon: int = 2, units: int = 8) -> RecurrentNet:
     """An untrained network with random, not tiny, weights (and non-zero peepholes), in training mode."""
     torch.manual_seed(1)
-    net = RecurrentForecaster(n_inputs, horizon, ModelConfig(cell=cell, layers=layers, units=units, dropout=0.3))
+    net = RecurrentNet(n_inputs, horizon, ModelConfig(cell=cell, layers=layers, units=units, dropout=0.3))
     with torch.no_grad():
         for parameter in net.parameters():
             parameter.uniform_(-0.8, 0.8)  # peephole vectors start at zero; make them matter
@@ -250,7 +250,7 @@ def test_cli_inspect_date_before_the_test_part(saved_model, capsys):
 def test_a_forecast_splits_into_the_skip_and_the_recurrent_part(synthetic_series):
     """Inside the LSTM explains the linear skip's share: the two parts add up to the forecast in original units."""
     from forecaster.config import DataConfig, ForecasterConfig, TrainConfig
-    from forecaster.forecaster import LSTMForecaster
+    from forecaster.estimator import LSTMForecaster
     from forecaster.introspect import inspect_window
 
     config = ForecasterConfig(data=DataConfig(target="y", window=10, horizon=2), model=ModelConfig(units=8),

@@ -10,8 +10,8 @@ import pytest
 
 from forecaster import judge
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import BEATS_ALL, BEATS_NAIVE, Evaluation, evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.intervals import ConformalCalibration, calibrate
 from forecaster.metrics import compute_metrics
 from forecaster.training import configure_threads

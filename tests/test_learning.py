@@ -8,8 +8,8 @@ import pytest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig, default_config
 from forecaster.datasets import load_sample
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.training import configure_threads
 
 configure_threads(1)

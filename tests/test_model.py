@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from forecaster.config import ModelConfig
-from forecaster.model import PeepholeLSTM, PeepholeLSTMLayer, RecurrentForecaster
+from forecaster.model import PeepholeLSTM, PeepholeLSTMLayer, RecurrentNet
 from forecaster.training import configure_threads
 
 configure_threads(1)
@@ -17,7 +17,7 @@ configure_threads(1)
 @pytest.mark.parametrize("layers", [1, 3])
 def test_output_shape(cell: str, layers: int) -> None:
     torch.manual_seed(0)
-    net = RecurrentForecaster(n_inputs=3, horizon=4, config=ModelConfig(cell=cell, layers=layers, units=8))
+    net = RecurrentNet(n_inputs=3, horizon=4, config=ModelConfig(cell=cell, layers=layers, units=8))
     x = torch.randn(5, 12, 3)  # (batch, window, n_inputs)
     out = net(x)
     assert out.shape == (5, 4)
@@ -80,7 +80,7 @@ def test_peephole_weights_are_learned() -> None:
     assert layer.peephole.grad is not None and layer.peephole.grad.abs().sum() > 0
 
 
-def _zero_head(net: RecurrentForecaster) -> None:
+def _zero_head(net: RecurrentNet) -> None:
     with torch.no_grad():
         net.head.weight.zero_()
         net.head.bias.zero_()
@@ -89,14 +89,14 @@ def _zero_head(net: RecurrentForecaster) -> None:
 @pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
 def test_residual_adds_the_last_observed_target(cell: str) -> None:
     torch.manual_seed(4)
-    net = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=True)).eval()
+    net = RecurrentNet(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=True)).eval()
     _zero_head(net)
     x = torch.randn(6, 10, 2)
     with torch.no_grad():
         out = net(x)
     torch.testing.assert_close(out, x[:, -1, 0:1].expand(6, 3))
 
-    plain = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False,
+    plain = RecurrentNet(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False,
                                                   relative=False)).eval()
     _zero_head(plain)
     with torch.no_grad():
@@ -106,8 +106,8 @@ def test_residual_adds_the_last_observed_target(cell: str) -> None:
 def test_residual_is_the_head_output_plus_last_value() -> None:
     torch.manual_seed(5)
     config = ModelConfig(layers=1, units=8, dropout=0.0, relative=False)
-    with_residual = RecurrentForecaster(2, 2, config).eval()
-    without = RecurrentForecaster(2, 2, ModelConfig(layers=1, units=8, dropout=0.0, residual=False,
+    with_residual = RecurrentNet(2, 2, config).eval()
+    without = RecurrentNet(2, 2, ModelConfig(layers=1, units=8, dropout=0.0, residual=False,
                                                     relative=False)).eval()
     without.load_state_dict(with_residual.state_dict())
     x = torch.randn(3, 6, 2)
@@ -118,7 +118,7 @@ def test_residual_is_the_head_output_plus_last_value() -> None:
 @pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
 def test_dropout_acts_with_one_layer_in_train_mode_only(cell: str) -> None:
     torch.manual_seed(6)
-    net = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.5))
+    net = RecurrentNet(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.5))
     x = torch.randn(8, 10, 2)
     net.train()
     with torch.no_grad():
@@ -130,18 +130,18 @@ def test_dropout_acts_with_one_layer_in_train_mode_only(cell: str) -> None:
 
 def test_no_dropout_means_deterministic_train_mode() -> None:
     torch.manual_seed(7)
-    net = RecurrentForecaster(2, 3, ModelConfig(layers=2, units=8, dropout=0.0)).train()
+    net = RecurrentNet(2, 3, ModelConfig(layers=2, units=8, dropout=0.0)).train()
     x = torch.randn(4, 5, 2)
     with torch.no_grad():
         assert torch.equal(net(x), net(x))
 
 
 def test_dropout_between_layers_is_passed_to_the_rnn() -> None:
-    stacked = RecurrentForecaster(1, 1, ModelConfig(cell="lstm", layers=2, units=8, dropout=0.3))
+    stacked = RecurrentNet(1, 1, ModelConfig(cell="lstm", layers=2, units=8, dropout=0.3))
     assert stacked.rnn.dropout == pytest.approx(0.3)
-    single = RecurrentForecaster(1, 1, ModelConfig(cell="lstm", layers=1, units=8, dropout=0.3))
+    single = RecurrentNet(1, 1, ModelConfig(cell="lstm", layers=1, units=8, dropout=0.3))
     assert single.rnn.dropout == 0.0  # torch warns about dropout on a single layer otherwise
-    peephole = RecurrentForecaster(1, 1, ModelConfig(cell="peephole", layers=2, units=8, dropout=0.3))
+    peephole = RecurrentNet(1, 1, ModelConfig(cell="peephole", layers=2, units=8, dropout=0.3))
     assert peephole.rnn.dropout.p == pytest.approx(0.3)
     assert len(peephole.rnn.layers) == 2
 
@@ -150,7 +150,7 @@ def test_dropout_between_layers_is_passed_to_the_rnn() -> None:
 def test_relative_inputs_make_a_level_shift_shift_the_forecast_exactly(cell: str) -> None:
     """The recurrent part reads each window relative to its last target value: a shifted window is the same window."""
     torch.manual_seed(6)
-    net = RecurrentForecaster(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False,
+    net = RecurrentNet(2, 3, ModelConfig(cell=cell, layers=1, units=8, dropout=0.0, residual=False,
                                                 relative=True)).eval()
     x = torch.randn(4, 9, 2, dtype=torch.float64)
     net = net.double()
@@ -165,7 +165,7 @@ def test_relative_inputs_make_a_level_shift_shift_the_forecast_exactly(cell: str
 
 def test_the_linear_skip_is_added_to_the_head_and_held_fixed() -> None:
     torch.manual_seed(7)
-    net = RecurrentForecaster(2, 3, ModelConfig(layers=1, units=8, dropout=0.0), window=5, skip=True).eval()
+    net = RecurrentNet(2, 3, ModelConfig(layers=1, units=8, dropout=0.0), window=5, skip=True).eval()
     assert net.skip.weight.shape == (3, 10) and not net.skip.weight.requires_grad
     x = torch.randn(4, 5, 2)
     with torch.no_grad():
@@ -173,4 +173,4 @@ def test_the_linear_skip_is_added_to_the_head_and_held_fixed() -> None:
         torch.testing.assert_close(base, net.skip(x.flatten(1)))
         torch.testing.assert_close(net(x), base + recurrent)
     with pytest.raises(ValueError, match="window"):
-        RecurrentForecaster(2, 3, ModelConfig(), skip=True)
+        RecurrentNet(2, 3, ModelConfig(), skip=True)

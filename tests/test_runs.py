@@ -22,8 +22,8 @@ from forecaster.compare import compare_metrics, overlay_frame
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.errors import ModelFileError, StoreError
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import evaluate
-from forecaster.forecaster import LSTMForecaster
 from forecaster.runs import SCHEMA_VERSION, TABLE_COLUMNS, RunStore, Upload, data_fingerprint
 from forecaster.training import configure_threads
 from forecaster.workspace import LOCAL_OWNER, oidc_owner
@@ -310,7 +310,7 @@ _WRITER = textwrap.dedent("""
     from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
     from forecaster.datasets import Dataset
     from forecaster.evaluation import evaluate
-    from forecaster.forecaster import LSTMForecaster
+    from forecaster.estimator import LSTMForecaster
     from forecaster.runs import RunStore
     from forecaster.training import configure_threads
     configure_threads(1)

@@ -14,7 +14,7 @@ from torch import nn
 from forecaster import training
 from forecaster.config import ModelConfig, TrainConfig
 from forecaster.errors import ConfigError, TrainingError
-from forecaster.model import RecurrentForecaster
+from forecaster.model import RecurrentNet
 from forecaster.training import (
     EpochReport,
     History,
@@ -46,9 +46,9 @@ def _sine_windows(n: int, seed: int, horizon: int = 1) -> tuple[np.ndarray, np.n
     return series[:, :WINDOW, None].astype(np.float32), series[:, WINDOW:].astype(np.float32)
 
 
-def _net(seed: int = 0, **changes) -> RecurrentForecaster:
+def _net(seed: int = 0, **changes) -> RecurrentNet:
     torch.manual_seed(seed)
-    return RecurrentForecaster(1, 1, ModelConfig(**{"layers": 1, "units": 8, "dropout": 0.0, **changes}))
+    return RecurrentNet(1, 1, ModelConfig(**{"layers": 1, "units": 8, "dropout": 0.0, **changes}))
 
 
 class _Linear(nn.Module):

@@ -20,7 +20,7 @@ from process_helpers import child_env
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig, default_config
 from forecaster.errors import ConfigError
-from forecaster.forecaster import LSTMForecaster
+from forecaster.estimator import LSTMForecaster
 from forecaster.prepare import prepare, split_points
 from forecaster.training import configure_threads
 from forecaster.tuning import (

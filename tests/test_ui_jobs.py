@@ -11,8 +11,8 @@ import pytest
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.errors import DataError
+from forecaster.estimator import LSTMForecaster
 from forecaster.evaluation import Evaluation
-from forecaster.forecaster import LSTMForecaster
 from forecaster.prepare import prepare
 from forecaster.training import configure_threads
 from forecaster.ui.jobs import TrainingJob

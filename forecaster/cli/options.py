@@ -170,7 +170,7 @@ def load_model(args: argparse.Namespace):
     """The model named by --model FOLDER or --run ID."""
     if getattr(args, "run", None) is not None:
         return open_store(args).load_model(args.run)
-    from forecaster.forecaster import LSTMForecaster
+    from forecaster.estimator import LSTMForecaster
 
     return LSTMForecaster.load(args.model)
 

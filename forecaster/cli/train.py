@@ -70,8 +70,8 @@ def _judge(args: argparse.Namespace, model, prepared, evaluation):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from forecaster.estimator import LSTMForecaster
     from forecaster.evaluation import evaluate
-    from forecaster.forecaster import LSTMForecaster
 
     started = time.perf_counter()
     dataset, load_args = options.load(args, args.data, args.target, args.features)

@@ -38,8 +38,8 @@ _warm_up_thread: threading.Thread | None = None
 
 def _warm_up() -> None:
     try:
+        import forecaster.estimator  # noqa: F401  (torch)
         import forecaster.evaluation  # noqa: F401  (scikit-learn, the baselines)
-        import forecaster.forecaster  # noqa: F401  (torch)
         from forecaster.training import warm_up
 
         warm_up()
@@ -167,8 +167,8 @@ class TrainingJob(BackgroundJob):
     what = "Training"
 
     def _work(self) -> None:
+        from forecaster.estimator import LSTMForecaster
         from forecaster.evaluation import evaluate
-        from forecaster.forecaster import LSTMForecaster
 
         _share_threads(+1)
         model = LSTMForecaster(self.config).fit(self.dataset, progress=self._progress, stop_event=self.stop_event)

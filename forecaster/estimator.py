@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import json
 import threading
-import zipfile
-import zlib
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,12 +10,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from forecaster import model_files
 from forecaster.calendar_inputs import calendar_terms, future_index, next_timestamps
 from forecaster.config import CELL_NAMES, ForecasterConfig
-from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from forecaster.errors import ConfigError, DataError, NotFittedError
 from forecaster.frequency import infer_freq
-from forecaster.model import RecurrentForecaster
-from forecaster.prepare import Prepared, Scaler, inverse_transform_paths, prepare, transform_target
+from forecaster.model import network_for, uses_skip
+from forecaster.model_files import CONFIG_FILE, FORMAT_VERSION, META_FILE, MODEL_FILES, WEIGHTS_FILE
+from forecaster.prepare import Prepared, inverse_transform_paths, prepare, transform_target
 from forecaster.starts import (
     START_CHOICE_SE,
     choose_start,
@@ -37,16 +34,10 @@ from forecaster.training import EpochReport, History, predict_batched, resolve_d
 from forecaster.windows import input_windows
 
 # The skip's starts moved to forecaster.starts; they are re-exported because tests and older code import them here.
-__all__ = ["LSTMForecaster", "FORMAT_VERSION", "MODEL_FILES", "future_index", "uses_skip", "START_CHOICE_SE",
+__all__ = ["LSTMForecaster", "FORMAT_VERSION", "MODEL_FILES", "CONFIG_FILE", "META_FILE", "WEIGHTS_FILE", "future_index", "uses_skip", "START_CHOICE_SE",
            "choose_start", "drift_in_scaled_space", "moving_average_in_scaled_space", "naive_in_scaled_space",
            "ridge_in_scaled_space", "seasonal_naive_in_scaled_space", "simple_starts", "smoothing_in_scaled_space"]
 
-FORMAT_VERSION = 2  # 2: relative inputs and the linear skip; version 1 files load with both off
-READABLE_VERSIONS = (1, 2)
-CONFIG_FILE, META_FILE, WEIGHTS_FILE = "config.json", "model.json", "weights.safetensors"
-MODEL_FILES = (CONFIG_FILE, META_FILE, WEIGHTS_FILE)
-MAX_JSON_BYTES = 20 * 1024 * 1024  # a model's metadata is small; anything bigger is not ours
-MAX_WEIGHTS_BYTES = 200 * 1024 * 1024  # 4 layers of 512 units is about 35 MB
 
 
 def _frame_of(data: Any) -> tuple[pd.DataFrame, str | None, str | None, dict]:
@@ -58,16 +49,6 @@ def _frame_of(data: Any) -> tuple[pd.DataFrame, str | None, str | None, dict]:
         raise DataError("fit needs a pandas DataFrame with a date index, or a Dataset from forecaster.datasets.")
     info = {"source": getattr(data, "source", ""), "name": getattr(data, "name", ""), "unit": getattr(data, "unit", "")}
     return frame, getattr(data, "target", None), getattr(data, "freq", None), info
-
-
-def uses_skip(config: ForecasterConfig) -> bool:
-    """The linear skip is on and can be started at ridge: the network must learn levels (no diff/logret)."""
-    return config.model.skip and config.data.transform == "none"
-
-
-def _network(config: ForecasterConfig, n_inputs: int) -> RecurrentForecaster:
-    return RecurrentForecaster(n_inputs, config.data.horizon, config.model, window=config.data.window,
-                               skip=uses_skip(config))
 
 
 class LSTMForecaster:
@@ -110,7 +91,7 @@ class LSTMForecaster:
         device = resolve_device(self.config.train.device)
         torch.manual_seed(self.config.train.seed)
         window = self.config.data.window
-        net = _network(self.config, prepared.inputs.shape[1])
+        net = network_for(self.config, prepared.inputs.shape[1])
         freq_ = freq or infer_freq(prepared.index)  # the one prepare built the calendar inputs for
         skip_start = start_skip(net, prepared, window, horizon, freq_) if net.skip is not None else None
         net = net.to(device)
@@ -268,145 +249,26 @@ class LSTMForecaster:
             produced.extend(take.tolist())
         return pd.DataFrame({self.target_: produced}, index=pd.DatetimeIndex(index, name="date"))
 
-    # ------------------------------------------------------------ saving
+    # ------------------------------------------------------------ saving (forecaster.model_files)
     def save(self, directory: str | Path, extra: dict | None = None) -> Path:
         """Write config.json, model.json (scaler, history, tail) and weights.safetensors."""
-        from safetensors.torch import save_file
-
         self._check_fitted()
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "torch_version": torch.__version__,
-            "target": self.target_,
-            "columns": self.columns_,
-            "freq": self.freq_,
-            "calendar": list(getattr(self, "calendar_", ())),  # calendar inputs after the columns, built for freq
-            "n_inputs": len(self.columns_) + len(getattr(self, "calendar_", ())),
-            "scaler": self.scaler_.to_dict(),
-            "skip_start": getattr(self, "skip_start_", None),  # the baseline the linear skip was set to
-            "history": self.history_.to_dict(),
-            "data": self.data_info_,
-            "tail": {"index": [ts.isoformat() for ts in self.tail_.index],
-                     "values": self.tail_[self.columns_].to_numpy().tolist()},
-            "extra": extra or {},
-        }
-        (folder / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2))
-        (folder / META_FILE).write_text(json.dumps(meta, indent=2))
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_FILE))
-        return folder
+        return model_files.save(self, directory, extra)
 
     @classmethod
     def load(cls, directory: str | Path, device: str | None = None) -> "LSTMForecaster":
         """Rebuild a saved model from its folder or its .zip file; never executes code and refuses anything malformed."""
-        folder = Path(directory)
-        if folder.is_file():
-            if folder.stat().st_size > MAX_WEIGHTS_BYTES + 2 * MAX_JSON_BYTES:
-                raise ModelFileError("The model file is far larger than any model this studio saves; it was refused.")
-            return cls.from_bytes(folder.read_bytes(), device)
-        if not folder.is_dir():
-            raise ModelFileError(f"No saved model at {str(folder)!r}; give the folder or .zip file that train --out "
-                                 "wrote.")
-        files = {name: folder / name for name in MODEL_FILES}
-        missing = [name for name, path in files.items() if not path.is_file()]
-        if missing:
-            raise ModelFileError(f"The model folder {str(folder)!r} lacks {', '.join(missing)}; save the model again.")
-        return cls._from_parts(files[CONFIG_FILE].read_bytes(), files[META_FILE].read_bytes(),
-                               files[WEIGHTS_FILE].read_bytes(), device)
-
-    @classmethod
-    def _from_parts(cls, config_bytes: bytes, meta_bytes: bytes, weights: bytes, device: str | None) -> "LSTMForecaster":
-        from safetensors import SafetensorError
-        from safetensors.torch import load as load_safetensors
-
-        if len(config_bytes) > MAX_JSON_BYTES or len(meta_bytes) > MAX_JSON_BYTES or len(weights) > MAX_WEIGHTS_BYTES:
-            raise ModelFileError("The model file is far larger than any model this studio saves; it was refused.")
-        try:
-            config = ForecasterConfig.from_dict(json.loads(config_bytes))
-            meta = json.loads(meta_bytes)
-        except (ValueError, TypeError) as error:  # JSONDecodeError and ConfigError are ValueErrors
-            raise ModelFileError(f"The model's settings are damaged or from an unknown version ({error}); "
-                                 "train and save the model again.") from None
-        if not isinstance(meta, dict) or meta.get("format_version") not in READABLE_VERSIONS:
-            version = meta.get("format_version") if isinstance(meta, dict) else None
-            raise ModelFileError(f"The model file has format version {version!r}, this studio reads versions "
-                                 f"{', '.join(map(str, READABLE_VERSIONS))}; save the model again with this version.")
-        if meta["format_version"] == 1:  # saved before relative inputs and the skip existed: their weights had neither
-            config = config.replace(model={"relative": False, "skip": False})
-        model = cls(config)
-        try:
-            columns = [str(c) for c in meta["columns"]]
-            calendar = tuple(str(c) for c in meta.get("calendar", ()))  # absent before calendar inputs: none
-            if int(meta["n_inputs"]) != len(columns) + len(calendar) or not columns or columns[0] != meta["target"]:
-                raise ValueError("columns do not match the inputs")
-            if calendar and not config.data.calendar:
-                raise ValueError("calendar inputs without the calendar setting")
-            calendar_terms(pd.DatetimeIndex([]), meta.get("freq"), calendar)  # each a term of that frequency
-            scaler = Scaler.from_dict(meta["scaler"])
-            if scaler.center.shape != (len(columns),):
-                raise ValueError("scaler does not match the columns")
-            tail = pd.DataFrame(np.asarray(meta["tail"]["values"], dtype=np.float64), columns=columns,
-                                index=pd.DatetimeIndex(pd.to_datetime(meta["tail"]["index"]), name="date"))
-            history = History.from_dict(meta.get("history", {}))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"The model's metadata is damaged ({error}); train and save the model again.") from None
-        try:
-            state = load_safetensors(weights)
-        except (SafetensorError, ValueError, RuntimeError, OSError) as error:
-            raise ModelFileError(f"The model's weights file is damaged or not a safetensors file ({error}); "
-                                 "save the model again.") from None
-        net = _network(config, len(columns) + len(calendar))
-        expected = net.state_dict()
-        if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
-            raise ModelFileError("The model's weights do not match its settings (different tensors or shapes); "
-                                 "the file was altered or mixed with another model's.")
-        if any(not torch.isfinite(state[k]).all() for k in state):
-            raise ModelFileError("The model's weights contain NaN or infinite values; train the model again.")
-        net.load_state_dict(state)
-        # A model trained with device "cuda" still opens where there is no GPU: the place it was
-        # trained is no order to load it there. Only an explicit `device` argument insists.
-        saved = "auto" if config.train.device == "cuda" else config.train.device
-        net.to(resolve_device(device or saved)).eval()
-        model.net_, model.scaler_, model.history_, model.tail_ = net, scaler, history, tail
-        model.target_, model.columns_, model.freq_ = columns[0], columns, meta.get("freq")
-        model.calendar_ = calendar
-        model.data_info_ = meta.get("data", {}) if isinstance(meta.get("data"), dict) else {}
-        model.extra_ = meta.get("extra", {})
-        model.skip_start_ = meta.get("skip_start") if net.skip is not None else None
-        return model
+        parts = model_files.parts_of_folder(directory)
+        if isinstance(parts, bytes):
+            return cls.from_bytes(parts, device)
+        return model_files.build(cls, *parts, device)
 
     def to_bytes(self, extra: dict | None = None) -> bytes:
         """The model as one zip archive (the saved folder's three files), for downloads."""
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = self.save(tmp, extra=extra)
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for name in MODEL_FILES:
-                    archive.write(folder / name, arcname=name)
-        return buffer.getvalue()
+        self._check_fitted()
+        return model_files.to_bytes(self, extra)
 
     @classmethod
     def from_bytes(cls, payload: bytes, device: str | None = None) -> "LSTMForecaster":
         """Load a model archive made by to_bytes; reads only the three known files, each size-checked."""
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(payload))
-            members = {info.filename: info for info in archive.infolist()}
-        except (zipfile.BadZipFile, ValueError, OSError):
-            raise ModelFileError("This is not a model file saved by the studio (not a valid archive); "
-                                 "upload the .zip that 'Download model' gave you.") from None
-        missing = [name for name in MODEL_FILES if name not in members]
-        if missing:
-            raise ModelFileError(f"The model archive lacks {', '.join(missing)}; upload a complete model file.")
-        limits = {CONFIG_FILE: MAX_JSON_BYTES, META_FILE: MAX_JSON_BYTES, WEIGHTS_FILE: MAX_WEIGHTS_BYTES}
-        if any(members[name].file_size > limits[name] for name in MODEL_FILES):
-            raise ModelFileError("The model archive holds files far larger than any model this studio saves; it was refused.")
-        try:
-            parts = [archive.read(name) for name in MODEL_FILES]
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as error:  # truncated or corrupt members
-            raise ModelFileError(f"The model archive is damaged ({error}); download the model again.") from None
-        return cls._from_parts(*parts, device)
+        return model_files.build(cls, *model_files.parts_of_archive(payload), device)

@@ -1,4 +1,4 @@
-"""Tests for forecaster.forecaster: the estimator contract, determinism, no leakage, forecasting, model files."""
+"""Tests for forecaster.estimator: the estimator contract, determinism, no leakage, forecasting, model files."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
 from forecaster.datasets import Dataset
 from forecaster.errors import ConfigError, DataError, ModelFileError, NotFittedError
-from forecaster.forecaster import CONFIG_FILE, META_FILE, MODEL_FILES, WEIGHTS_FILE, LSTMForecaster, future_index
+from forecaster.estimator import CONFIG_FILE, META_FILE, MODEL_FILES, WEIGHTS_FILE, LSTMForecaster, future_index
 from forecaster.training import configure_threads
 
 configure_threads(1)
@@ -506,7 +506,7 @@ def test_load_reads_a_model_zip_file_too(synthetic_series: pd.DataFrame, tmp_pat
 
 
 def test_load_refuses_an_absurdly_large_file_before_reading_it(tmp_path: Path) -> None:
-    from forecaster.forecaster import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
+    from forecaster.model_files import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
 
     huge = tmp_path / "huge.zip"
     with open(huge, "wb") as handle:  # sparse: takes no disk space
@@ -520,13 +520,14 @@ def test_load_refuses_an_absurdly_large_file_before_reading_it(tmp_path: Path) -
 @pytest.mark.parametrize("calendar", [False, True])
 def test_before_any_training_step_the_skip_forecasts_exactly_as_the_ridge_baseline(synthetic_series, calendar):
     from forecaster.baselines import make_baselines
-    from forecaster.forecaster import _network, ridge_in_scaled_space
+    from forecaster.estimator import ridge_in_scaled_space
+    from forecaster.model import network_for
     from forecaster.prepare import prepare
 
     config = tiny(features=("x",), horizon=3, calendar=calendar)
     prepared = prepare(synthetic_series, config.data, "y")
     assert prepared.inputs.shape[1] == (4 if calendar else 2)
-    net = _network(config, prepared.inputs.shape[1]).eval()
+    net = network_for(config, prepared.inputs.shape[1]).eval()
     weight, bias = ridge_in_scaled_space(prepared, 10, 3)
     assert weight.shape == (3, 10 * prepared.inputs.shape[1])
     assert not weight.reshape(3, 10, -1)[:, :, 2:].any()  # ridge knows no calendar
@@ -546,7 +547,7 @@ def test_before_any_training_step_the_skip_forecasts_exactly_as_the_ridge_baseli
 
 
 def test_training_never_keeps_weights_worse_on_validation_than_the_start(synthetic_series):
-    from forecaster.forecaster import simple_starts
+    from forecaster.estimator import simple_starts
     from forecaster.prepare import input_windows
 
     config = tiny(horizon=2).replace(train={"epochs": 4, "lr": 0.05})  # a rough lr that can make things worse
@@ -736,7 +737,7 @@ def test_a_calendar_file_naming_a_foreign_term_is_refused(synthetic_series, tmp_
 def test_every_start_of_the_skip_forecasts_exactly_as_its_baseline(synthetic_series):
     """Naive, moving average and seasonal naive are linear maps of the window too: each start is its baseline."""
     from forecaster.baselines import MovingAverage, NaiveForecast, SeasonalNaive
-    from forecaster.forecaster import (
+    from forecaster.estimator import (
         moving_average_in_scaled_space,
         naive_in_scaled_space,
         seasonal_naive_in_scaled_space,
@@ -760,7 +761,7 @@ def test_every_start_of_the_skip_forecasts_exactly_as_its_baseline(synthetic_ser
 # ---------------------------------------------------------------- where the skip starts
 
 def test_the_start_stays_with_naive_then_ridge_unless_another_is_clearly_better() -> None:
-    from forecaster.forecaster import START_CHOICE_SE, choose_start
+    from forecaster.estimator import START_CHOICE_SE, choose_start
 
     rng = np.random.default_rng(0)
     naive = 1.0 + rng.normal(0, 0.1, 200)
@@ -789,7 +790,7 @@ def test_the_smoothing_start_reproduces_the_smoothing_baseline_on_training_windo
     """A local level (random walk plus noise): simple smoothing's memory fits in the window, so the distilled
     map is close to the baseline's own forecasts, and on the validation windows too."""
     from forecaster.baselines import make_baselines
-    from forecaster.forecaster import smoothing_in_scaled_space
+    from forecaster.estimator import smoothing_in_scaled_space
     from forecaster.prepare import input_windows, prepare
 
     rng = np.random.default_rng(1)
@@ -811,7 +812,7 @@ def test_the_smoothing_start_reproduces_the_smoothing_baseline_on_training_windo
 
 
 def test_no_smoothing_start_without_enough_training_windows_to_distil_it(synthetic_series) -> None:
-    from forecaster.forecaster import simple_starts, smoothing_in_scaled_space
+    from forecaster.estimator import simple_starts, smoothing_in_scaled_space
     from forecaster.prepare import prepare
 
     short = synthetic_series.iloc[:40]  # 17 training windows of 10 once smoothing's states warm up: < 2 · 11
