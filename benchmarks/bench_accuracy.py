@@ -36,8 +36,8 @@ import torch  # noqa: E402
 from forecaster.config import ForecasterConfig, default_config  # noqa: E402
 from forecaster.datasets import Dataset, infer_freq, list_samples, load_sample  # noqa: E402
 from forecaster.errors import ConfigError, ForecasterError  # noqa: E402
+from forecaster.estimator import LSTMForecaster  # noqa: E402
 from forecaster.evaluation import LSTM, evaluate  # noqa: E402
-from forecaster.forecaster import LSTMForecaster  # noqa: E402
 from forecaster.training import configure_threads, warm_up  # noqa: E402
 
 # The multi-step horizon of each frequency: one natural cycle, or the span a user plans over.

@@ -21,7 +21,7 @@ from torch import nn  # noqa: E402
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig  # noqa: E402
 from forecaster.datasets import load_sample  # noqa: E402
-from forecaster.forecaster import LSTMForecaster  # noqa: E402
+from forecaster.estimator import LSTMForecaster  # noqa: E402
 from forecaster.prepare import prepare  # noqa: E402
 from forecaster.training import configure_threads, flush_denormals, resolve_device  # noqa: E402
 from forecaster.windows import input_windows  # noqa: E402
