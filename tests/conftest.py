@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Property-based fuzzing: a quick profile for every run of the suite, a long one run by hand:
-#   HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_datasets.py tests/test_hostile.py -k "input"
+#   HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_csv_reader.py tests/test_hostile.py -k "input"
 FUZZ_EXAMPLES = {"quick": 100, "long": 5000}
 for _name, _examples in FUZZ_EXAMPLES.items():
     settings.register_profile(_name, max_examples=_examples, deadline=None,

@@ -2,8 +2,8 @@
 loads either works or raises one of the studio's own errors; column names are shown as text, never as markup.
 
 The curated set is tests/data/hostile (this issue's nasty files) plus tests/data/bad and tests/data/good.
-Fuzzing of arbitrary bytes lives in test_datasets.py and here; run the long profile by hand with
-    HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_datasets.py tests/test_hostile.py -k input
+Fuzzing of arbitrary bytes lives in test_csv_reader.py and here; run the long profile by hand with
+    HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_csv_reader.py tests/test_hostile.py -k input
 """
 
 from __future__ import annotations
