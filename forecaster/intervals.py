@@ -229,6 +229,7 @@ class IntervalReport:
     calibration: ConformalCalibration
     passes: int = DEFAULT_PASSES
     notes: list[str] = field(default_factory=list)
+    why_no_dropout_bands: str = "the model has no dropout"  # shown when bands["mc_dropout"] is None
 
     def score(self, method: str, level: float) -> dict[str, float] | None:
         bands = self.bands.get(method)
@@ -265,7 +266,7 @@ class IntervalReport:
         lines = []
         for method in METHODS:
             if self.bands.get(method) is None:
-                lines.append(f"  {METHOD_LABELS[method]}: unavailable (the model has no dropout).")
+                lines.append(f"  {METHOD_LABELS[method]}: unavailable ({self.why_no_dropout_bands}).")
                 continue
             parts = []
             for level in self.levels:
@@ -293,10 +294,18 @@ def interval_report(model: Any, prepared: Prepared | None = None, levels: Sequen
         notes.append(f"Only {calibration.n} validation windows: too few for a finite conformal band at "
                      f"{', '.join(f'{lv:.0%}' for lv in too_high)}.")
     samples = mc_dropout_paths(model, prepared, origins, passes, seed)
+    why = "the model has no dropout"
     if samples is None:
         bands["mc_dropout"] = None
         notes.append("Monte Carlo dropout is unavailable: the model was trained without dropout.")
+    elif np.ptp(samples, axis=0).max() <= 1e-9 * max(1.0, float(np.abs(point).max())):
+        # Every pass agrees: dropout acts only on the recurrent part, and a model that kept its simple start
+        # (the head still at zero) forecasts through the linear skip alone. Zero-width bands would claim certainty.
+        bands["mc_dropout"] = None
+        why = "dropout does not change this model's forecasts"
+        notes.append("Monte Carlo dropout is unavailable: the model kept its simple start, so its recurrent part, "
+                     "where dropout acts, adds nothing and every pass gives the same forecast.")
     else:
         bands["mc_dropout"] = {level: mc_band(samples, level) for level in levels}
     return IntervalReport(levels=levels, actual=actual, point=point, bands=bands, calibration=calibration,
-                          passes=passes, notes=notes)
+                          passes=passes, notes=notes, why_no_dropout_bands=why)

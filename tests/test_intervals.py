@@ -151,6 +151,19 @@ def test_mc_dropout_unavailable_without_dropout(synthetic_series):
     assert "unavailable" in report.summary_lines()[1]
 
 
+def test_mc_dropout_is_unavailable_for_a_model_that_kept_its_simple_start(synthetic_series):
+    """With the recurrent head at zero the forecast is the linear skip's alone, which dropout never touches:
+    every pass agrees, and zero-width bands would claim certainty the model does not have."""
+    model = tiny(synthetic_series, dropout=0.3)
+    with torch.no_grad():
+        model.net_.head.weight.zero_()
+        model.net_.head.bias.zero_()  # what early stopping keeps when no epoch beat the start
+    report = interval_report(model, passes=5)
+    assert report.to_dict()["mc_dropout"] is None and report.to_dict()["conformal"] is not None
+    assert any("kept its simple start" in note for note in report.notes)
+    assert "dropout does not change this model's forecasts" in report.summary_lines()[1]
+
+
 def test_mc_dropout_samples_vary_and_leave_the_model_alone(synthetic_series):
     model = tiny(synthetic_series)
     prepared = model.prepared_
@@ -224,13 +237,14 @@ def cli_model(tmp_path_factory) -> tuple:
 
 def _check_judgement(payload: dict, levels: list[str]) -> None:
     assert set(payload["intervals"]) == {"conformal", "mc_dropout"}
-    for method in ("conformal", "mc_dropout"):
+    # Monte Carlo dropout has no bands when the kept weights are the start (the recurrent head at zero).
+    methods = ["conformal"] + (["mc_dropout"] if payload["intervals"]["mc_dropout"] is not None else [])
+    for method in methods:
         assert list(payload["intervals"][method]) == levels
         for level in levels:
             score = payload["intervals"][method][level]
             assert set(score) == {"coverage", "width"}
-            # Monte Carlo dropout has no spread when the kept weights are the start (the recurrent head at zero).
-            assert 0 <= score["coverage"] <= 1 and (score["width"] > 0 if method == "conformal" else score["width"] >= 0)
+            assert 0 <= score["coverage"] <= 1 and score["width"] > 0
     assert {"naive", "seasonal_naive"} <= set(payload["diebold_mariano"])  # and the best baseline
     assert 0 <= payload["diebold_mariano"]["naive"]["p_value"] <= 1
     assert "naive forecast" in payload["diebold_mariano"]["naive"]["sentence"]
