@@ -45,7 +45,7 @@ def upload_model() -> None:
         upload = st.file_uploader("Model file (.zip from 'Download model')", type=["zip"], key="model_upload")
         if upload is None or st.session_state.get("loaded_model_file") == upload.file_id:
             return
-        from forecaster.forecaster import LSTMForecaster
+        from forecaster.estimator import LSTMForecaster
 
         try:
             model = LSTMForecaster.from_bytes(upload.getvalue())
