@@ -12,25 +12,13 @@ import pandas as pd
 
 from forecaster.cleaning import add_missing_timestamps, fill_missing, resample_frame, select_columns
 from forecaster.config import ForecasterConfig
-from forecaster.errors import ConfigError, DataError
+from forecaster.errors import DataError
 from forecaster.evaluation import LSTM, NAIVE, best_baseline_of, evaluate, in_sentence
+from forecaster.folds import MAX_FOLDS, MODES, Fold, plan_folds  # noqa: F401 - re-exported
 from forecaster.frequency import describe_season
 from forecaster.metrics import finite_or_none
 from forecaster.prepare import Scaler
 from forecaster.training import EpochReport
-
-MODES = ("expanding", "sliding")
-MAX_FOLDS = 50
-
-
-@dataclass(frozen=True)
-class Fold:
-    """Where one fold lies, in rows of the cleaned series: history [start, origin), test [origin, end)."""
-
-    number: int  # 1-based
-    start: int
-    origin: int  # first test row; the model never sees this row or any later one while fitting
-    end: int  # one past the last test row; rows from here on are not even passed to the fold
 
 
 @dataclass
@@ -52,7 +40,7 @@ class FoldResult:
                 "test_end": self.test_end, "history_rows": self.fold.origin - self.fold.start,
                 "test_rows": self.fold.end - self.fold.origin, "test_points": self.test_points,
                 "epochs_run": self.epochs_run, "seconds": round(self.seconds, 3),
-                "metrics": {name: {k: _clean(v) for k, v in m.items()} for name, m in self.metrics.items()}}
+                "metrics": {name: {k: finite_or_none(v) for k, v in m.items()} for name, m in self.metrics.items()}}
 
 
 @dataclass(frozen=True)
@@ -70,9 +58,6 @@ class BacktestProgress:
         done = self.fold if self.result is not None else self.fold - 1
         within = 0.0 if self.epoch is None or self.result is not None else self.epoch.epoch / self.epoch.max_epochs
         return min(1.0, (done + within) / self.folds)
-
-
-_clean = finite_or_none
 
 
 @dataclass
@@ -106,8 +91,8 @@ class BacktestResult:
             for metric in self.folds[0].metrics[name]:
                 values = np.array([f.metrics[name][metric] for f in self.folds], dtype=np.float64)
                 values = values[np.isfinite(values)]
-                out[name][metric] = {"mean": _clean(values.mean()) if values.size else None,
-                                     "std": _clean(values.std(ddof=1)) if values.size > 1 else None}
+                out[name][metric] = {"mean": finite_or_none(values.mean()) if values.size else None,
+                                     "std": finite_or_none(values.std(ddof=1)) if values.size > 1 else None}
         return out
 
     @property
@@ -171,37 +156,6 @@ class BacktestResult:
                 "wins_vs_best": self.wins_vs_best, "best_baselines": self.best_baselines,
                 "verdict": self.verdict(), "labels": self.labels, "notes": self.notes,
                 "folds": [f.to_dict() for f in self.folds], "summary": self.summary()}
-
-
-# ---------------------------------------------------------------- fold layout
-
-def plan_folds(n_rows: int, folds: int = 5, mode: str = "expanding", step: int | None = None,
-               initial: int | None = None) -> list[Fold]:
-    """K folds along time: origins initial, initial+step, ...; the last test window ends by the data's end.
-
-    Without `step` and `initial`, the first half of the series is the first fold's history and the
-    second half is cut into `folds` test windows. A sliding window keeps every history `initial` rows long.
-    """
-    if mode not in MODES:
-        raise ConfigError(f"mode must be expanding or sliding; got {mode!r}.")
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 1 <= folds <= MAX_FOLDS:
-        raise ConfigError(f"folds must be a whole number from 1 to {MAX_FOLDS}; got {folds!r}.")
-    for name, value in (("step", step), ("initial", initial)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise ConfigError(f"{name} must be a positive whole number of rows; got {value!r}.")
-    if initial is None:
-        initial = n_rows - folds * step if step is not None else n_rows // 2
-    if step is None:
-        step = (n_rows - initial) // folds
-    if initial < 1 or step < 1 or initial + folds * step > n_rows:
-        raise DataError(f"{folds} folds of {step} rows after a first history of {initial} rows need "
-                        f"{initial + folds * step} rows, but the series has {n_rows}; use fewer folds or a smaller step.")
-    plans = []
-    for i in range(folds):
-        origin = initial + i * step
-        start = 0 if mode == "expanding" else origin - initial
-        plans.append(Fold(number=i + 1, start=start, origin=origin, end=origin + step))
-    return plans
 
 
 def _fold_config(config: ForecasterConfig, history: int, test: int) -> ForecasterConfig:

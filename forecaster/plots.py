@@ -33,7 +33,7 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     return series.iloc[_kept_positions(series.to_numpy(dtype=np.float64), max_points)]
 
 
-def _layout(fig: go.Figure, title: str, y_title: str = "", height: int = 420) -> go.Figure:
+def base_layout(fig: go.Figure, title: str, y_title: str = "", height: int = 420) -> go.Figure:
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), hovermode="x unified",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
                       yaxis_title=y_title, template="plotly_white")
@@ -58,7 +58,7 @@ def series_figure(frame: pd.DataFrame, target: str, unit: str = "", parts: Seque
     if features:
         fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False, title="features"))
     fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.06))
-    return _layout(fig, f"{target}", f"{target} ({unit})" if unit else target, height=460)
+    return base_layout(fig, f"{target}", f"{target} ({unit})" if unit else target, height=460)
 
 
 def predictions_figure(frame: pd.DataFrame, labels: dict[str, str], shown: Sequence[str], unit: str = "",
@@ -71,7 +71,7 @@ def predictions_figure(frame: pd.DataFrame, labels: dict[str, str], shown: Seque
             x=values.index, y=values.to_numpy(), mode="lines", name="Actual" if name == "actual" else labels.get(name, name),
             line=dict(color=MODEL_COLOURS.get(name), width=2.2 if name in ("actual", "lstm") else 1.2,
                       dash=None if name in ("actual", "lstm") else "dot")))
-    return _layout(fig, title, unit)
+    return base_layout(fig, title, unit)
 
 
 def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epoch: int = 0) -> go.Figure:
@@ -86,7 +86,7 @@ def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epo
         fig.add_vline(x=best_epoch, line_dash="dash", line_color="#54a24b",
                       annotation_text=f"kept: epoch {best_epoch}", annotation_position="bottom left")
     fig.update_xaxes(title="epoch", tickformat="d", dtick=1 if len(epochs) <= 10 else None)
-    return _layout(fig, "Loss per epoch (scaled units)", "loss", height=340)
+    return base_layout(fig, "Loss per epoch (scaled units)", "loss", height=340)
 
 
 def residuals_figure(frame: pd.DataFrame, unit: str = "") -> go.Figure:
@@ -95,7 +95,7 @@ def residuals_figure(frame: pd.DataFrame, unit: str = "") -> go.Figure:
     fig = go.Figure(go.Scattergl(x=residuals.index, y=residuals.to_numpy(), mode="markers",
                                  marker=dict(size=4, color="#d62728", opacity=0.6), name="residual"))
     fig.add_hline(y=0, line_color="#888")
-    return _layout(fig, "LSTM residuals over time (actual − forecast)", unit, height=320)
+    return base_layout(fig, "LSTM residuals over time (actual − forecast)", unit, height=320)
 
 
 def residual_histogram(frame: pd.DataFrame, unit: str = "") -> go.Figure:
@@ -107,7 +107,7 @@ def residual_histogram(frame: pd.DataFrame, unit: str = "") -> go.Figure:
                                        else "Naive", opacity=0.6, marker_color=colour, nbinsx=40))
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title=f"residual ({unit})" if unit else "residual")
-    return _layout(fig, "Residual distribution", "count", height=320)
+    return base_layout(fig, "Residual distribution", "count", height=320)
 
 
 _BASELINE_STYLES = (("dash", "square"), ("dot", "diamond"), ("dashdot", "triangle-up"), ("longdash", "x"),
@@ -136,7 +136,7 @@ def per_step_figure(per_step: dict[str, list[dict[str, float]]], labels: dict[st
                                  name=labels.get(name, name), line=line, marker=marker,
                                  opacity=0.55 if name == "naive" else 1.0))
     fig.update_xaxes(title="steps ahead", dtick=1)
-    return _layout(fig, f"{metric.upper()} by step ahead", metric.upper(), height=340)
+    return base_layout(fig, f"{metric.upper()} by step ahead", metric.upper(), height=340)
 
 
 def forecast_figure(history: pd.Series, forecast: pd.Series, unit: str = "", history_points: int = 400) -> go.Figure:
@@ -148,96 +148,7 @@ def forecast_figure(history: pd.Series, forecast: pd.Series, unit: str = "", his
     joined = pd.concat([history.iloc[-1:], forecast])  # start the forecast line at the last observation
     fig.add_trace(go.Scatter(x=joined.index, y=joined.to_numpy(), name="forecast", mode="lines+markers",
                              line=dict(color=MODEL_COLOURS["lstm"], dash="dash"), marker=dict(size=4)))
-    return _layout(fig, f"Forecast of {history.name} for the next {len(forecast)} steps", unit)
-
-
-# ---------------------------------------------------------------- inside the LSTM: gates, states, attributions
-
-GATE_TITLES = {"input": "Input gate", "forget": "Forget gate", "output": "Output gate", "candidate": "Candidate",
-               "cell": "Cell state (memory)", "hidden": "Hidden state", "reset": "Reset gate", "update": "Update gate"}
-
-
-def _heatmap_style(name: str, values: np.ndarray) -> dict:
-    """Gates on a 0–1 sequential scale; states and attributions on a diverging scale centred on 0."""
-    from forecaster.introspect import SIGMOID_GATES  # here: introspect loads torch, which other figures do not need
-
-    if name in SIGMOID_GATES:
-        return dict(colorscale="Viridis", zmin=0.0, zmax=1.0)
-    bound = 1.0 if name in ("candidate", "hidden") else max(float(np.nanmax(np.abs(values))) if values.size else 0.0,
-                                                              1e-9)
-    return dict(colorscale="RdBu", reversescale=True, zmin=-bound, zmax=bound)
-
-
-def inside_figure(dates: Sequence, window: pd.DataFrame, quantities: dict[str, np.ndarray], units: Sequence[int],
-                  attribution: np.ndarray | None = None, unit: str = "", attribution_label: str = "attribution",
-                  title: str = "") -> go.Figure:
-    """The input window on top, the attribution strip under it, then one time × unit heatmap per quantity.
-
-    All rows share the time axis. `quantities` maps a name to (time, units) values of one layer;
-    `units` gives the order in which the units are drawn (top first); `attribution` is (time, features)
-    with one strip row per column of `window`.
-    """
-    from plotly.subplots import make_subplots
-
-    dates = list(dates)
-    names = list(quantities)
-    n_units = len(units)
-    heat_height = float(np.clip(n_units / 16, 0.8, 2.0))
-    rows = ["window"] + (["attribution"] if attribution is not None else []) + names
-    heights = [1.3] + ([max(0.35, 0.22 * window.shape[1])] if attribution is not None else []) + [heat_height] * len(names)
-    titles = [f"Input window ({window.columns[0]}{f', {unit}' if unit else ''})"]
-    if attribution is not None:
-        titles.append("What the forecast looked at (integrated gradients; red pushed it up, blue down)")
-    titles += [GATE_TITLES.get(name, name) for name in names]
-    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.045 if len(rows) < 6 else 0.03,
-                        row_heights=heights, subplot_titles=titles)
-    target = window.columns[0]
-    fig.add_trace(go.Scatter(x=dates, y=window[target].to_numpy(), mode="lines+markers", name=str(target),
-                             line=dict(color="#4c78a8", width=2), marker=dict(size=4), showlegend=False,
-                             hovertemplate="%{x}<br>%{y:.4g}<extra></extra>"), row=1, col=1)
-    labels = [f"unit {u}" for u in units]
-
-    def colourbar(row: int) -> dict:
-        domain = fig.layout[f"yaxis{'' if row == 1 else row}"].domain
-        return dict(y=(domain[0] + domain[1]) / 2, len=max(0.05, domain[1] - domain[0]), thickness=12, x=1.01)
-
-    row = 2
-    if attribution is not None:
-        values = np.asarray(attribution, dtype=np.float64).T  # (features, time)
-        fig.add_trace(go.Heatmap(x=dates, y=[str(c) for c in window.columns], z=values, name="attribution",
-                                 colorbar=colourbar(row), **_heatmap_style("attribution", values),
-                                 hovertemplate="%{x}<br>%{y}: %{z:.3g}<extra>" + attribution_label + "</extra>"),
-                      row=row, col=1)
-        fig.update_yaxes(autorange="reversed", row=row, col=1)
-        row += 1
-    for name in names:
-        values = np.asarray(quantities[name], dtype=np.float64)[:, list(units)].T  # (units, time)
-        fig.add_trace(go.Heatmap(x=dates, y=labels, z=values, name=GATE_TITLES.get(name, name),
-                                 colorbar=colourbar(row), **_heatmap_style(name, values),
-                                 hovertemplate="%{x}<br>%{y}: %{z:.3f}<extra>" + GATE_TITLES.get(name, name)
-                                               + "</extra>"),
-                      row=row, col=1)
-        fig.update_yaxes(autorange="reversed", showticklabels=n_units <= 24, row=row, col=1)
-        row += 1
-    height = int(160 + 150 * sum(heights))
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=70, t=60 if title else 30, b=10),
-                      template="plotly_white", hovermode="closest")
-    fig.update_annotations(font_size=13, xanchor="left", x=0)
-    return fig
-
-
-def cell_comparison_figure(frame: pd.DataFrame) -> go.Figure:
-    """Test MAE and training seconds of each cell side by side, from a frame indexed by cell."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Test MAE (lower is better)", "Training time (seconds)"))
-    colours = ["#d62728", "#1f77b4", "#9467bd", "#2ca02c"][: len(frame)]
-    fig.add_trace(go.Bar(x=list(frame.index), y=frame["MAE"], marker_color=colours, showlegend=False), row=1, col=1)
-    fig.add_trace(go.Bar(x=list(frame.index), y=frame["Seconds"], marker_color=colours, showlegend=False), row=1, col=2)
-    if "Naive MAE" in frame.columns and len(frame):
-        fig.add_hline(y=float(frame["Naive MAE"].iloc[0]), line_dash="dot", line_color="#7f7f7f",
-                      annotation_text="naive", row=1, col=1)
-    return _layout(fig, "", height=300)
+    return base_layout(fig, f"Forecast of {history.name} for the next {len(forecast)} steps", unit)
 
 
 # ---------------------------------------------------------------- intervals, residual autocorrelation, backtests
@@ -269,7 +180,7 @@ def interval_figure(index: Sequence, actual: np.ndarray, point: np.ndarray,
                              line=dict(color=MODEL_COLOURS["actual"], width=1.6)))
     fig.add_trace(go.Scatter(x=list(index), y=np.asarray(point).tolist(), mode="lines", name="LSTM",
                              line=dict(color=MODEL_COLOURS["lstm"], width=1.8)))
-    return _layout(fig, title, unit)
+    return base_layout(fig, title, unit)
 
 
 def acf_figure(acf: Sequence[float], band: float, title: str = "Autocorrelation of the LSTM's one-step errors") -> go.Figure:
@@ -282,7 +193,7 @@ def acf_figure(acf: Sequence[float], band: float, title: str = "Autocorrelation 
     fig.update_xaxes(title="lag", dtick=1 if len(lags) <= 30 else None)
     top = max(3 * band, 1.15 * max((abs(v) for v in acf), default=0.0))
     fig.update_yaxes(range=[-top, top])
-    return _layout(fig, title, "autocorrelation", height=320)
+    return base_layout(fig, title, "autocorrelation", height=320)
 
 
 def backtest_figure(frame: pd.DataFrame, labels: dict[str, str], metric: str = "MAE",
@@ -296,7 +207,7 @@ def backtest_figure(frame: pd.DataFrame, labels: dict[str, str], metric: str = "
                                  name=labels.get(name, name), line=dict(color=MODEL_COLOURS.get(name),
                                                                         width=2.4 if name == "lstm" else 1.4)))
     fig.update_xaxes(title="fold (later folds test later data)", dtick=1)
-    return _layout(fig, f"{metric} per fold of the walk-forward backtest", metric, height=360)
+    return base_layout(fig, f"{metric} per fold of the walk-forward backtest", metric, height=360)
 
 
 def forecast_bands_figure(history: pd.Series, forecast: pd.DataFrame, target: str, unit: str = "",
@@ -326,7 +237,7 @@ def runs_overlay_figure(frame: pd.DataFrame, unit: str = "") -> go.Figure:
                  dict(color=palette[runs.index(name) % len(palette)], width=1.6))
         fig.add_trace(go.Scattergl(x=values.index, y=values.to_numpy(), mode="lines", line=style,
                                    name={"actual": "Actual", "naive": "Naive (last value)"}.get(name, name)))
-    return _layout(fig, "One-step-ahead test forecasts of the chosen runs", unit)
+    return base_layout(fig, "One-step-ahead test forecasts of the chosen runs", unit)
 
 
 def tuning_figure(trials: pd.DataFrame) -> go.Figure:
@@ -352,7 +263,7 @@ def tuning_figure(trials: pd.DataFrame) -> go.Figure:
         pad = max(0.1 * (high - low), 0.05 * abs(high), 1e-9)
         fig.update_yaxes(range=[max(0.0, low - pad) if low >= 0 else low - pad, high + pad])
         fig.update_xaxes(range=[float(trials.index.min()) - 0.5, float(trials.index.max()) + 0.5])
-    return _layout(fig, "Validation loss per trial", "validation loss", height=340)
+    return base_layout(fig, "Validation loss per trial", "validation loss", height=340)
 
 
 def runs_loss_figure(curves: dict[str, tuple[list[float], list[float]]]) -> go.Figure:
@@ -367,4 +278,4 @@ def runs_loss_figure(curves: dict[str, tuple[list[float], list[float]]]) -> go.F
         fig.add_trace(go.Scatter(x=epochs, y=list(train_loss), mode="lines", name=f"{name} training",
                                  line=dict(color=colour, width=1, dash="dot"), showlegend=False))
     fig.update_xaxes(title="epoch", tickformat="d")
-    return _layout(fig, "Loss per epoch (solid: validation, dotted: training)", "loss", height=340)
+    return base_layout(fig, "Loss per epoch (solid: validation, dotted: training)", "loss", height=340)

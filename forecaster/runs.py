@@ -15,9 +15,7 @@ from forecaster.compare import data_fingerprint
 from forecaster.errors import StoreError
 from forecaster.evaluation import LSTM, best_baseline_of
 from forecaster.metrics import finite_or_none, skill
-
-# Re-exported (noqa): callers imported these from here before the database moved to store_db.py.
-from forecaster.store_db import (  # noqa: F401
+from forecaster.store_db import (  # noqa: F401 - re-exported: callers imported these here before store_db.py
     RUNS,
     SCHEMA_VERSION,
     UPLOADS,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from forecaster.errors import DataError
 from forecaster.introspect import EXPLANATIONS, inspect_window, origin_dates, summarise, unit_order
-from forecaster.plots import inside_figure
+from forecaster.plots_inside import inside_figure
 from forecaster.ui import state
 from forecaster.ui.state import remembered
 

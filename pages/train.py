@@ -217,7 +217,7 @@ with st.expander("Compare cells", expanded=st.session_state.get("compare_job") i
             st.warning("The comparison was stopped; the cells trained so far are shown.")
         table = compare.table()
         if len(table):
-            from forecaster.plots import cell_comparison_figure
+            from forecaster.plots_inside import cell_comparison_figure
 
             shown = table.drop(columns=["Naive MAE"])
             st.dataframe(shown.style.format({"MAE": "{:.4g}", "RMSE": "{:.4g}", "Skill vs naive": "{:+.1%}",

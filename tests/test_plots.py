@@ -14,11 +14,9 @@ from forecaster.plots import (
     MODEL_COLOURS,
     acf_figure,
     backtest_figure,
-    cell_comparison_figure,
     downsample,
     forecast_bands_figure,
     forecast_figure,
-    inside_figure,
     interval_figure,
     loss_figure,
     per_step_figure,
@@ -30,6 +28,7 @@ from forecaster.plots import (
     series_figure,
     tuning_figure,
 )
+from forecaster.plots_inside import cell_comparison_figure, inside_figure
 
 LONG = 50_000
 
