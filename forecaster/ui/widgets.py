@@ -41,10 +41,11 @@ STANDING_WORDS = {BEATS_ALL: "green: it beats every baseline",
 
 def metrics_table(evaluation) -> None:
     """The metrics of every model: the LSTM row coloured by where it stands, the best baseline's row in bold."""
-    frame = evaluation.metrics_frame()
-    lstm_label = evaluation.labels[LSTM]
-    best_label = evaluation.labels[evaluation.best_baseline]
-    colour = STANDING_COLOURS[evaluation.standing]
+    from forecaster.judge import metrics_rows
+
+    rows = metrics_rows(evaluation)  # the same table the CLI prints
+    frame, lstm_label, best_label = rows.values, rows.model, rows.best
+    colour = STANDING_COLOURS[rows.standing]
 
     def highlight(row: pd.Series) -> list[str]:
         if row.name == lstm_label and colour:
@@ -52,12 +53,11 @@ def metrics_table(evaluation) -> None:
         return ["font-weight: bold" if row.name == best_label else "" for _ in row]
 
     # Shown as text so that undefined values read "—" (e.g. the direction of a forecast that never moves).
-    shown = frame.map(lambda v: "—" if v is None or v != v else f"{v:,.3f}")
-    styled = shown.style.apply(highlight, axis=1).set_properties(**{"text-align": "right"})
+    styled = rows.text().style.apply(highlight, axis=1).set_properties(**{"text-align": "right"})
     st.dataframe(styled, width="stretch",
                  column_config={label: st.column_config.Column(label, help=HELP.get(label)) for label in frame.columns})
     st.caption(f"In bold: the best baseline, {in_sentence(best_label)} (lowest test MAE), the forecast to beat. "
-               f"The {lstm_label} row is {STANDING_WORDS[evaluation.standing]}.")
+               f"The {lstm_label} row is {STANDING_WORDS[rows.standing]}.")
 
 
 def _skill_text(value: float) -> str:
@@ -66,10 +66,12 @@ def _skill_text(value: float) -> str:
 
 def verdict(evaluation) -> None:
     """Skill against the best baseline and against naive as coloured metrics, and the plain-language verdict."""
+    from forecaster.judge import verdict as judged
+
+    said = judged(evaluation)  # the same verdict the CLI prints
     model = evaluation.labels[LSTM]
-    best = evaluation.best_baseline
-    best_label = in_sentence(evaluation.labels[best])
-    vs_best, vs_naive = evaluation.skill_vs_best, evaluation.skill
+    best_label = in_sentence(said.best_label)
+    vs_best, vs_naive = said.skill_vs_best, said.skill_vs_naive
     left, middle, right = st.columns([1, 1, 3])
     left.metric("Skill vs best baseline", _skill_text(vs_best),
                 delta=f"{'beats' if vs_best > 0 else 'loses to'} {best_label}",
@@ -80,7 +82,7 @@ def verdict(evaluation) -> None:
                   delta="beats naive" if vs_naive > 0 else "loses to naive",
                   delta_color="normal" if vs_naive > 0 else "inverse",
                   help=f"1 − MAE of the {model} / MAE of the naive forecast. Above 0 means it is better.")
-    (right.success if evaluation.standing == BEATS_ALL else right.warning)(evaluation.verdict())
+    (right.success if said.standing == BEATS_ALL else right.warning)(said.sentence)
     for note in evaluation.notes:
         st.caption(note)
 
