@@ -121,3 +121,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store' / 'runs.sqlite'}"
     return request.getfixturevalue("postgres_db")
+
+
+# ---------------------------------------------------------------- a real Dask cluster
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator:
+    """A `dask scheduler` and two one-thread `dask worker` processes on loopback, shared by the session's tests."""
+    import dask_server
+
+    cluster = dask_server.DaskCluster(workers=2)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

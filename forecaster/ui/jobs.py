@@ -154,6 +154,8 @@ class TrainingJob(BackgroundJob):
     owner: str | None = None  # whose workspace the run is kept in; None: the local, single-user one
     run_id: int | None = None  # its id in the run store, once recorded
     record_error: str | None = None  # why it could not be recorded (the model itself is fine)
+    cluster: str | None = None  # a Dask scheduler address: train on its workers; None: in this thread
+    worker: str | None = None  # the cluster worker that trained it, once it started there
 
     def _progress(self, report) -> None:
         self.reports.append(report)
@@ -167,11 +169,9 @@ class TrainingJob(BackgroundJob):
     what = "Training"
 
     def _work(self) -> None:
-        from forecaster.estimator import LSTMForecaster
         from forecaster.evaluation import evaluate
 
-        _share_threads(+1)
-        model = LSTMForecaster(self.config).fit(self.dataset, progress=self._progress, stop_event=self.stop_event)
+        model = self._fit_remote() if self.cluster else self._fit_here()
         if self.orphaned:  # nobody will look at it: skip the evaluation and free the memory now
             self.status = "stopped"
             log.info("training stopped: browser session ended (%s)", self.label or "run")
@@ -181,6 +181,36 @@ class TrainingJob(BackgroundJob):
             self._record(model)
         self.model = model
         self.status = "stopped" if model.history_.stopped_by_user else "done"
+
+    def _fit_here(self):
+        from forecaster.estimator import LSTMForecaster
+
+        _share_threads(+1)
+        self._counted = True
+        return LSTMForecaster(self.config).fit(self.dataset, progress=self._progress, stop_event=self.stop_event)
+
+    def _fit_remote(self):
+        """Train on a cluster worker, following its epochs here; the model comes back as checked .zip bytes."""
+        from forecaster.cluster import ClusterError, RemoteJob, resources_for
+        from forecaster.estimator import LSTMForecaster
+        from forecaster.remote import dataset_info, train_task
+        from forecaster.training import EpochReport
+
+        frame, info = dataset_info(self.dataset)
+        remote = RemoteJob(self.cluster, train_task, self.config.to_dict(), frame, info,
+                           resources=resources_for(self.config.train.device, self.cluster), label="train")
+        for message in remote.follow(stop_requested=self.stop_event.is_set):
+            if message.get("kind") == "started":
+                self.worker = message.get("worker")
+            elif message.get("kind") == "epoch":
+                self._progress(EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__}))
+        answer = remote.answer()
+        if "error" in answer:
+            raise ClusterError(answer["error"])
+        # The answer is checked like any uploaded model file, then given this session's copy of its data.
+        model = LSTMForecaster.from_bytes(answer["model"])
+        model.prepared_ = model.prepare(self.dataset)
+        return model
 
     def _record(self, model) -> None:
         """Keep the run in the store; a store that cannot be written costs the record, never the model."""
@@ -197,7 +227,8 @@ class TrainingJob(BackgroundJob):
     def _cleanup(self) -> None:
         if self.orphaned:
             self._release()
-        _share_threads(-1)
+        if getattr(self, "_counted", False):
+            _share_threads(-1)
 
     def _release(self) -> None:
         """Drop the model, data and curves so an abandoned session's memory can be reclaimed."""

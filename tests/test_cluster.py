@@ -1,0 +1,119 @@
+"""forecaster.cluster and forecaster.remote against a real Dask scheduler and workers on loopback."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from forecaster.cluster import ClusterError, RemoteJob, check, cluster_address, describe, resources_for
+from forecaster.config import default_config
+from forecaster.datasets import load_sample
+from forecaster.remote import dataset_info, train_task
+from forecaster.ui.jobs import TrainingJob
+
+
+@pytest.fixture(scope="module")
+def weather():
+    return load_sample("seattle-weather")
+
+
+def small_config(dataset, epochs: int = 3, **train):
+    config = default_config(dataset.freq, len(dataset.frame), dataset.target, dataset.features)
+    return config.replace(train={"epochs": epochs, "seed": 3, **train})
+
+
+def test_unset_means_local_threads_and_no_dask_import():
+    code = ("import sys, os; os.environ.pop('FORECASTER_CLUSTER', None); import forecaster.cluster as c; "
+            "import forecaster.ui.jobs, forecaster.backtest, forecaster.cli.commands; "
+            "assert c.cluster_address() is None and c.check() is None; "
+            "print(any(m == 'distributed' or m.startswith('distributed.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_address_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FORECASTER_CLUSTER", " tcp://10.0.0.5:8786 ")
+    assert cluster_address() == "tcp://10.0.0.5:8786"
+    assert cluster_address("tcp://other:1") == "tcp://other:1"
+
+
+def test_an_unreachable_scheduler_is_one_sentence():
+    with pytest.raises(ClusterError, match=r"cannot be reached .*dask scheduler.*unset FORECASTER_CLUSTER"):
+        check("tcp://127.0.0.1:9")
+
+
+def test_a_job_on_the_cluster_matches_the_same_seed_trained_here(dask_cluster, weather, monkeypatch):
+    monkeypatch.setenv("FORECASTER_THREADS", "1")  # as the workers: the same arithmetic, the same weights
+    config = small_config(weather)
+    # One after the other: torch's random generator is global to a process, so a fit running beside another
+    # in the same process (this one's model loading) would start from other weights.
+    here = TrainingJob(config=config, dataset=weather, record=False).start()
+    assert here.wait(120)
+    there = TrainingJob(config=config, dataset=weather, record=False, cluster=dask_cluster.address).start()
+    assert there.wait(120)
+    assert here.status == there.status == "done", (here.error, there.error)
+    assert there.worker and there.worker.startswith("tcp://127.0.0.1:")
+    assert here.evaluation.to_dict()["metrics"] == there.evaluation.to_dict()["metrics"]  # NaN as None
+    assert [r.val_loss for r in here.reports] == [r.val_loss for r in there.reports]
+    assert there.model.history_.train_loss == here.model.history_.train_loss
+    np.testing.assert_array_equal(here.model.forecast(5).to_numpy(), there.model.forecast(5).to_numpy())
+
+
+def test_progress_arrives_in_order_and_stop_keeps_the_best_weights(dask_cluster, weather):
+    config = small_config(weather, epochs=200, patience=0)
+    job = TrainingJob(config=config, dataset=weather, record=False, cluster=dask_cluster.address).start()
+    deadline = time.monotonic() + 90
+    while len(job.reports) < 3 and job.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(job.reports) >= 3, job.error
+    job.stop()
+    assert job.wait(60)
+    assert job.status == "stopped", job.error
+    epochs = [r.epoch for r in job.reports]
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) < 200
+    history = job.model.history_
+    assert history.stopped_by_user and history.epochs_run == len(epochs)
+    assert history.best_val_loss == min(r.val_loss for r in job.reports[:history.best_epoch])
+    assert job.evaluation is not None
+
+
+def test_a_users_bad_settings_fail_with_their_own_sentence(dask_cluster, weather):
+    short = dataclasses.replace(weather, frame=weather.frame.iloc[:300])
+    config = small_config(weather).replace(data={"window": 500})
+    job = TrainingJob(config=config, dataset=short, record=False, cluster=dask_cluster.address).start()
+    assert job.wait(60)
+    assert job.status == "failed" and "window" in job.error and "Traceback" not in job.error
+
+
+def test_a_gpu_job_needs_a_gpu_worker(dask_cluster):
+    assert resources_for("auto", dask_cluster.address) is None
+    with pytest.raises(ClusterError, match="no worker .* declares one.*--resources GPU=1"):
+        resources_for("cuda", dask_cluster.address)
+
+
+def test_a_killed_worker_fails_its_job_clearly_and_the_next_job_runs(dask_cluster, weather):
+    victim = dask_cluster.add_worker(resources="VICTIM=1")
+    config = small_config(weather, epochs=500, patience=0)
+    frame, info = dataset_info(weather)
+    remote = RemoteJob(dask_cluster.address, train_task, config.to_dict(), frame, info, resources={"VICTIM": 1},
+                       label="victim")
+    seen = []
+    with pytest.raises(ClusterError, match="went away mid-run.*start the job again"):
+        for message in remote.follow():
+            seen.append(message["kind"])
+            if seen.count("epoch") == 2:
+                dask_cluster.kill(victim)
+    assert seen.count("epoch") >= 2
+    job = TrainingJob(config=small_config(weather, epochs=2), dataset=weather, record=False,
+                      cluster=dask_cluster.address).start()
+    assert job.wait(90) and job.status == "done", job.error
+
+
+def test_describe_names_workers_and_threads(dask_cluster):
+    line = describe(dask_cluster.address)
+    assert dask_cluster.address in line and "workers" in line and "threads" in line
