@@ -51,10 +51,13 @@ class BacktestProgress:
     folds: int
     epoch: EpochReport | None = None  # the fold's latest epoch, None when reporting a finished fold
     result: FoldResult | None = None  # set once the fold is scored
+    share: float | None = None  # the share done, when folds run side by side (on a cluster)
 
     @property
     def fraction(self) -> float:
         """Share of the whole backtest done, counting epochs of the current fold."""
+        if self.share is not None:
+            return min(1.0, self.share)
         done = self.fold if self.result is not None else self.fold - 1
         within = 0.0 if self.epoch is None or self.result is not None else self.epoch.epoch / self.epoch.max_epochs
         return min(1.0, (done + within) / self.folds)
@@ -186,10 +189,51 @@ def _per_fold_seasons(seasons: list[int], freq: str | None,
     return labels, [f"Each fold found its seasonal naive period in its own training part: {', '.join(parts)}."]
 
 
+def fold_outcome(model: Any, season: int | None) -> dict[str, Any]:
+    """A fitted fold model scored on its test window: metrics, labels, season, scaler and dates, as plain data."""
+    evaluation = evaluate(model, season=season)
+    prepared = model.prepared_
+    return {"metrics": evaluation.metrics, "labels": evaluation.labels, "season": int(evaluation.season),
+            "scaler": prepared.scaler.to_dict(), "train_start": str(prepared.index[0]),
+            "test_start": str(prepared.index[prepared.val_end]), "test_end": str(prepared.index[-1]),
+            "epochs_run": model.history_.epochs_run, "seconds": float(model.history_.seconds),
+            "test_points": int(evaluation.actual.size)}
+
+
+def _run_folds_here(folds_in: list, freq: str | None, season: int | None,
+                    progress: Callable[[BacktestProgress], None] | None,
+                    stop_event: threading.Event | None) -> tuple[list, bool]:
+    """Fit and score the folds one after another in this thread: ([(plan, outcome)], stopped)."""
+    from forecaster.estimator import LSTMForecaster
+
+    outcomes: list = []
+    for plan, fold_frame, fold_config in folds_in:
+        if stop_event is not None and stop_event.is_set():
+            return outcomes, True
+
+        def on_epoch(report: EpochReport, number: int = plan.number) -> None:
+            if progress is not None:
+                progress(BacktestProgress(fold=number, folds=len(folds_in), epoch=report))
+
+        model = LSTMForecaster(fold_config).fit(fold_frame, freq=freq, progress=on_epoch, stop_event=stop_event)
+        if model.history_.stopped_by_user:
+            return outcomes, True  # a half-trained fold would understate the LSTM: drop it
+        outcomes.append((plan, fold_outcome(model, season)))
+        if progress is not None:
+            progress(BacktestProgress(fold=plan.number, folds=len(folds_in), result=_result_of(plan, outcomes[-1][1])))
+    return outcomes, False
+
+
+def _result_of(plan: Fold, out: dict[str, Any]) -> FoldResult:
+    return FoldResult(fold=plan, scaler=Scaler.from_dict(out["scaler"]), metrics=out["metrics"],
+                      **{k: out[k] for k in ("train_start", "test_start", "test_end", "epochs_run", "seconds",
+                                             "test_points")})
+
+
 def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "expanding", step: int | None = None,
              initial: int | None = None, season: int | None = None,
              progress: Callable[[BacktestProgress], None] | None = None,
-             stop_event: threading.Event | None = None) -> BacktestResult:
+             stop_event: threading.Event | None = None, cluster: str | None = None) -> BacktestResult:
     """Walk-forward backtest of `config` on a Dataset or a DataFrame.
 
     Each fold receives only the rows up to the end of its own test window (later rows are
@@ -197,8 +241,9 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
     and validation by the config's ratio), and `evaluate` refits every registered baseline on
     the fold's training part through the model contract and scores them all on its test window.
     Setting `stop_event` ends the current fold's training and returns the folds finished so far.
+    With `cluster` (a Dask scheduler address) every fold is one task on the cluster's workers, side by side.
     """
-    from forecaster.estimator import LSTMForecaster, _frame_of
+    from forecaster.estimator import _frame_of
 
     started = time.perf_counter()
     frame, default_target, data_freq, info = _frame_of(data)
@@ -219,37 +264,20 @@ def backtest(data: Any, config: ForecasterConfig, folds: int = 5, mode: str = "e
         raise DataError(f"Each fold's test window has {plans[0].end - plans[0].origin} rows, fewer than the horizon "
                         f"{horizon}; use fewer folds or a larger step.")
 
-    results: list[FoldResult] = []
-    labels: dict[str, str] = {}
-    seasons: list[int] = []  # each fold's seasonal naive period, found in that fold's training part
-    stopped = False
+    folds_in = []  # (plan, its rows, its config): nothing after each fold's test window
     for plan in plans:
-        if stop_event is not None and stop_event.is_set():
-            stopped = True
-            break
         start_time, end_time = cleaned_index[plan.start], cleaned_index[plan.end - 1]
-        fold_frame = raw.loc[start_time:end_time]  # nothing after the fold's test window
-        fold_config = _fold_config(config, plan.origin - plan.start, plan.end - plan.origin)
+        folds_in.append((plan, raw.loc[start_time:end_time], _fold_config(config, plan.origin - plan.start,
+                                                                            plan.end - plan.origin)))
+    if cluster:
+        from forecaster.remote_folds import run_folds_on_cluster
 
-        def on_epoch(report: EpochReport, number: int = plan.number) -> None:
-            if progress is not None:
-                progress(BacktestProgress(fold=number, folds=len(plans), epoch=report))
-
-        model = LSTMForecaster(fold_config).fit(fold_frame, freq=freq, progress=on_epoch, stop_event=stop_event)
-        if model.history_.stopped_by_user:
-            stopped = True  # a half-trained fold would understate the LSTM: drop it
-            break
-        evaluation = evaluate(model, season=season)
-        labels = evaluation.labels
-        seasons.append(evaluation.season)
-        prepared = model.prepared_
-        result = FoldResult(fold=plan, train_start=str(prepared.index[0]), test_start=str(prepared.index[prepared.val_end]),
-                            test_end=str(prepared.index[-1]), metrics=evaluation.metrics, scaler=prepared.scaler,
-                            epochs_run=model.history_.epochs_run, seconds=model.history_.seconds,
-                            test_points=int(evaluation.actual.size))
-        results.append(result)
-        if progress is not None:
-            progress(BacktestProgress(fold=plan.number, folds=len(plans), result=result))
+        outcomes, stopped = run_folds_on_cluster(cluster, folds_in, freq, season, progress, stop_event)
+    else:
+        outcomes, stopped = _run_folds_here(folds_in, freq, season, progress, stop_event)
+    results = [_result_of(plan, out) for plan, out in outcomes]
+    labels = outcomes[-1][1]["labels"] if outcomes else {}
+    seasons = [out["season"] for _, out in outcomes]  # each fold's seasonal naive period, from its training part
 
     labels, notes = _per_fold_seasons(seasons, freq, labels)
     if horizon > 1:

@@ -107,6 +107,9 @@ class RemoteJob:
         except (OSError, TimeoutError) as error:
             raise unreachable(address, error) from None
         self._stopped = False
+        self.finished = False
+        self.first_report: float | None = None  # when its first message arrived (the per-job overhead ends)
+        self._checked = time.monotonic()
 
     def stop(self) -> None:
         """Ask the remote work to end after its current batch (it keeps its best weights)."""
@@ -123,8 +126,9 @@ class RemoteJob:
             first = self._queue.get(timeout=timeout)
         except TimeoutError:
             return []
-        rest = self._queue.get(batch=True)
-        found = [first, *rest]
+        found = [first, *self._queue.get(batch=True)]
+        if self.first_report is None:
+            self.first_report = time.time()
         for message in found:
             if message.get("kind") == "started":
                 self.worker = message.get("worker")
@@ -139,30 +143,33 @@ class RemoteJob:
             return True
         return not any(self.job_id in keys for keys in processing.values())
 
-    def follow(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[dict]:
-        """Yield every progress message until the task ends; Stop is passed on when `stop_requested()` says so.
+    def poll(self, timeout: float = 0.5) -> list[dict]:
+        """The messages that arrived within `timeout`; sets `finished` once the task has ended and all are read.
 
-        Raises ClusterError when the scheduler or the job's worker goes away.
+        Raises ClusterError when the scheduler or the job's worker has gone away.
         """
-        checked = time.monotonic()
-        while True:
+        found = self.messages(timeout)
+        if self.future.done():
+            found += self._drain()
+            self.finished = True
+            return found
+        if time.monotonic() - self._checked >= WORKER_CHECK_S:
+            self._checked = time.monotonic()
+            if self.client.status != "running":
+                raise unreachable(self.address, "the connection was lost")
+            if self._worker_gone() and not self.future.done():
+                self.stop()
+                self.future.cancel()
+                raise ClusterError(f"The cluster worker running this job ({self.worker}) went away mid-run; "
+                                   "what it reported is kept, nothing was recorded; start the job again.")
+        return found
+
+    def follow(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+        """Yield every progress message until the task ends; Stop is passed on once `stop_requested()` says so."""
+        while not self.finished:
             if stop_requested():
                 self.stop()
-            for message in self.messages():
-                yield message
-            if self.future.done():
-                for message in self._drain():
-                    yield message
-                return
-            if time.monotonic() - checked >= WORKER_CHECK_S:
-                checked = time.monotonic()
-                if self.client.status != "running":
-                    raise unreachable(self.address, "the connection was lost")
-                if self._worker_gone() and not self.future.done():
-                    self.stop()
-                    self.future.cancel()
-                    raise ClusterError(f"The cluster worker running this job ({self.worker}) went away mid-run; "
-                                       "what it reported is kept, nothing was recorded; start the job again.")
+            yield from self.poll()
 
     def _drain(self) -> list[dict]:
         try:
@@ -189,6 +196,35 @@ class RemoteJob:
             self._queue.close()
         except Exception:
             pass
+
+
+def follow_all(jobs: list[RemoteJob], stop_requested: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, dict]]:
+    """(index, message) from many jobs as they arrive, until all have ended; Stop goes to every one of them.
+
+    Jobs not yet started when Stop comes are cancelled; a ClusterError of one job stops the others and is raised.
+    """
+    stopping = False
+    while not all(job.finished for job in jobs):
+        if not stopping and stop_requested():
+            stopping = True
+            for job in jobs:
+                job.stop()
+                if job.worker is None:
+                    job.future.cancel()
+        for index, job in enumerate(jobs):
+            if job.finished:
+                continue
+            try:
+                if stopping and job.future.cancelled():
+                    job.finished = True
+                    continue
+                for message in job.poll(timeout=0.05):
+                    yield index, message
+            except ClusterError:
+                for other in jobs:
+                    other.stop()
+                    other.future.cancel()
+                raise
 
 
 def check(address: str | None = None) -> str | None:

@@ -204,18 +204,12 @@ def fold_task(job_id: str, config_dict: dict, frame: Any, freq: str | None, seas
               number: int) -> dict:
     """Fit and score one backtest fold on its own rows; return its metrics, scaler and dates as data."""
     def work(channel: Channel) -> dict:
-        from forecaster.evaluation import evaluate
+        from forecaster.backtest import fold_outcome
 
         model = _fit(config_dict, frame, freq, channel, on_epoch=lambda report: {"fold": number})
-        if model.history_.stopped_by_user:
+        if model.history_.stopped_by_user:  # a half-trained fold would understate the LSTM: dropped
             return {"stopped": True}
-        evaluation = evaluate(model, season=season)
-        prepared = model.prepared_
-        return {"stopped": False, "metrics": evaluation.metrics, "labels": evaluation.labels,
-                "season": int(evaluation.season), "scaler": prepared.scaler.to_dict(),
-                "train_start": str(prepared.index[0]), "test_start": str(prepared.index[prepared.val_end]),
-                "test_end": str(prepared.index[-1]), "epochs_run": model.history_.epochs_run,
-                "seconds": float(model.history_.seconds), "test_points": int(evaluation.actual.size)}
+        return {"stopped": False, **fold_outcome(model, season)}
 
     return _guarded(job_id, work)
 

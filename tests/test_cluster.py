@@ -117,3 +117,46 @@ def test_a_killed_worker_fails_its_job_clearly_and_the_next_job_runs(dask_cluste
 def test_describe_names_workers_and_threads(dask_cluster):
     line = describe(dask_cluster.address)
     assert dask_cluster.address in line and "workers" in line and "threads" in line
+
+
+def test_a_backtest_on_the_cluster_runs_one_task_per_fold_and_matches_one_here(dask_cluster, weather, monkeypatch):
+    from forecaster.backtest import backtest
+
+    monkeypatch.setenv("FORECASTER_THREADS", "1")
+    config = small_config(weather, epochs=2)
+    here = backtest(weather, config, folds=3)
+    reports = []
+    there = backtest(weather, config, folds=3, cluster=dask_cluster.address, progress=reports.append)
+    assert len(there.folds) == 3 and not there.stopped
+    for a, b in zip(here.folds, there.folds):
+        plain_a, plain_b = a.to_dict() | {"seconds": 0}, b.to_dict() | {"seconds": 0}
+        metrics_a, metrics_b = plain_a.pop("metrics"), plain_b.pop("metrics")
+        assert plain_a == plain_b
+        for name in metrics_a:  # another process's float rounding: equal to 1e-8, not to the last bit
+            for metric, value in metrics_a[name].items():
+                assert (metrics_b[name][metric] is None) if value is None else (
+                    metrics_b[name][metric] == pytest.approx(value, rel=1e-8))
+        assert b.scaler.to_dict() == a.scaler.to_dict()
+    assert there.best_baselines == here.best_baselines
+    finished = [r.result.fold.number for r in reports if r.result is not None]
+    assert sorted(finished) == [1, 2, 3]
+    shares = [r.fraction for r in reports]
+    assert shares == sorted(shares) or max(shares) <= 1.0
+    assert {r.fold for r in reports if r.epoch is not None} == {1, 2, 3}
+
+
+def test_stopping_a_cluster_backtest_keeps_the_finished_folds(dask_cluster, weather):
+    import threading
+
+    from forecaster.backtest import backtest
+
+    stop = threading.Event()
+    config = small_config(weather, epochs=300, patience=0)
+
+    def progress(report):
+        if report.epoch is not None and report.epoch.epoch >= 2:
+            stop.set()
+
+    result = backtest(weather, config, folds=4, cluster=dask_cluster.address, progress=progress, stop_event=stop)
+    assert result.stopped and len(result.folds) < 4
+    assert "stopped early" in result.verdict() or not result.folds

@@ -21,6 +21,7 @@ class BacktestJob(BackgroundJob):
     latest: Any = None  # the last BacktestProgress
     finished_folds: list = field(default_factory=list)  # FoldResult per finished fold (appends are atomic)
     result: Any = None  # BacktestResult
+    cluster: str | None = None  # a Dask scheduler address: one task per fold on its workers; None: this thread
 
     def _thread_name(self) -> str:
         return "backtest"
@@ -36,7 +37,8 @@ class BacktestJob(BackgroundJob):
         from forecaster.backtest import backtest
 
         self.result = backtest(self.dataset, self.config, folds=self.folds, mode=self.mode, season=self.season,
-                               progress=self._progress, stop_event=self.stop_event)
+                               progress=self._progress, stop_event=self.stop_event,
+                               cluster=self.cluster)
         self.status = "stopped" if self.result.stopped else "done"
 
     @property
