@@ -77,6 +77,9 @@ if only_page is not None:  # signed out (or sign-in not configured): that screen
     st.navigation([only_page], position="hidden").run()
     st.stop()
 
+from forecaster.ui.widgets import cluster_note  # noqa: E402
+
+cluster_note()
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/dataset:"),

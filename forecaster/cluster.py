@@ -198,11 +198,51 @@ class RemoteJob:
             pass
 
 
+def fit_on_cluster(address: str, config: Any, dataset: Any, progress: Callable | None = None,
+                   stop_event: threading.Event | None = None, on_start: Callable[[str], None] | None = None) -> Any:
+    """`LSTMForecaster(config).fit(dataset)` on a cluster worker: epochs reach `progress` here as they end, the
+    model comes back as checked .zip bytes and gets this process's copy of its data (`prepared_`)."""
+    from forecaster.estimator import LSTMForecaster
+    from forecaster.remote import dataset_info, train_task
+    from forecaster.training import EpochReport
+
+    frame, info = dataset_info(dataset)
+    remote = RemoteJob(address, train_task, config.to_dict(), frame, info,
+                       resources=resources_for(config.train.device, address), label="train")
+    stop_requested = (lambda: False) if stop_event is None else stop_event.is_set
+    try:
+        for message in remote.follow(stop_requested=stop_requested):
+            if message.get("kind") == "started" and on_start is not None:
+                on_start(str(message.get("worker")))
+            elif message.get("kind") == "epoch" and progress is not None:
+                progress(EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__}))
+    except BaseException:  # Ctrl-C in the CLI, a failing callback: the worker must not train on for nobody
+        remote.stop()
+        remote.future.cancel()
+        raise
+    answer = remote.answer()
+    if "error" in answer:
+        raise ClusterError(answer["error"])
+    model = LSTMForecaster.from_bytes(answer["model"])  # checked like any uploaded model file
+    model.prepared_ = model.prepare(dataset)
+    return model
+
+
 def follow_all(jobs: list[RemoteJob], stop_requested: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, dict]]:
     """(index, message) from many jobs as they arrive, until all have ended; Stop goes to every one of them.
 
     Jobs not yet started when Stop comes are cancelled; a ClusterError of one job stops the others and is raised.
     """
+    try:
+        yield from _follow_all(jobs, stop_requested)
+    except BaseException:  # a ClusterError of one job, Ctrl-C, or the caller giving up: free every worker
+        for job in jobs:
+            job.stop()
+            job.future.cancel()
+        raise
+
+
+def _follow_all(jobs: list[RemoteJob], stop_requested: Callable[[], bool]) -> Iterator[tuple[int, dict]]:
     stopping = False
     while not all(job.finished for job in jobs):
         if not stopping and stop_requested():
@@ -214,17 +254,11 @@ def follow_all(jobs: list[RemoteJob], stop_requested: Callable[[], bool] = lambd
         for index, job in enumerate(jobs):
             if job.finished:
                 continue
-            try:
-                if stopping and job.future.cancelled():
-                    job.finished = True
-                    continue
-                for message in job.poll(timeout=0.05):
-                    yield index, message
-            except ClusterError:
-                for other in jobs:
-                    other.stop()
-                    other.future.cancel()
-                raise
+            if stopping and job.future.cancelled():
+                job.finished = True
+                continue
+            for message in job.poll(timeout=0.05):
+                yield index, message
 
 
 def check(address: str | None = None) -> str | None:

@@ -87,7 +87,8 @@ class Channel:
         from distributed import Event, Queue, Variable, get_worker
 
         self.job_id = job_id
-        self.worker = get_worker().address
+        self._worker = get_worker()
+        self.worker = self._worker.address
         attempt = Variable(ATTEMPT_PREFIX + job_id)
         try:
             earlier = attempt.get(timeout=0)
@@ -105,8 +106,19 @@ class Channel:
         self._watch.start()
         self.send("started", worker=self.worker)
 
+    def _wanted(self) -> bool:
+        """Whether the scheduler still wants this task's result: not once its job was cancelled or its app left."""
+        try:
+            task = self._worker.state.tasks.get(self.job_id)
+        except Exception:
+            return True
+        return task is not None and task.state not in ("cancelled", "released", "forgotten")
+
     def _watch_stop(self) -> None:
         while not self._done.is_set():
+            if not self._wanted():  # e.g. the app that submitted it stopped: nobody will read the model
+                self.stop_event.set()
+                return
             try:
                 if self._remote_stop.wait(timeout=STOP_POLL_S):
                     self.stop_event.set()

@@ -252,6 +252,16 @@ def tune(data: Any, base: ForecasterConfig, space: SearchSpace, *, trials: int, 
     return _result(study, base, rdb.url, stop_event.is_set(), name, owner)
 
 
+def study_result(data: Any, base: ForecasterConfig, study_name: str, *, storage: str | None = None,
+                 owner: str = LOCAL_OWNER, stopped: bool = False) -> TuneResult:
+    """What the study `study_name` of `owner` has found so far, over every worker (e.g. tasks on a cluster)."""
+    frame, default_target, _, _ = _frame_of(data)
+    target = base.data.target or default_target or (str(frame.columns[0]) if len(frame.columns) else "target")
+    rdb = open_storage(storage)
+    study = load_study(study_name, rdb.url, owner=owner)
+    return _result(study, base.replace(data={"target": target}), rdb.url, stopped, study_name, owner)
+
+
 def _result(study: optuna.Study, base: ForecasterConfig, url: str, stopped: bool, name: str,
             owner: str) -> TuneResult:
     trials = _counted(study)

@@ -120,7 +120,8 @@ def backtest_section(model, trained_on) -> None:
     if st.button("Run backtest", disabled=running, help="Runs in the background; you can use other pages meanwhile."):
         dataset = trained_on.dataset if trained_on is not None else state.selection().dataset
         config = model.config.replace(train={"epochs": int(epochs)})
-        job = BacktestJob(config=config, dataset=dataset, folds=int(folds), mode=mode).start()
+        job = BacktestJob(config=config, dataset=dataset, folds=int(folds), mode=mode, cluster=widgets.cluster(),
+                          alive=widgets.session_watch()).start()
         st.session_state["backtest_job"] = (model, job)
         running = True
     if running:

@@ -180,10 +180,16 @@ def _compare_progress() -> None:
         return
     if not compare.running:
         st.rerun()  # the whole page, so the buttons above are enabled again
-    current = CELL_NAMES.get(compare.current or "", "the next cell")
-    run = compare.runs.get(compare.current) if compare.current else None
-    epoch = f" · epoch {run.latest.epoch} of at most {run.config.train.epochs}" if run is not None and run.latest else ""
-    st.progress(compare.progress, text=f"Comparing cells: training {current}{epoch} · {compare.elapsed_text}")
+    if compare.cluster:  # every cell at once, each on its own worker
+        running = [CELL_NAMES.get(cell, cell) for cell, run in compare.runs.items() if run.running]
+        text = f"training {', '.join(running) or 'the cells'} side by side on the cluster"
+    else:
+        current = CELL_NAMES.get(compare.current or "", "the next cell")
+        run = compare.runs.get(compare.current) if compare.current else None
+        epoch = (f" · epoch {run.latest.epoch} of at most {run.config.train.epochs}"
+                 if run is not None and run.latest else "")
+        text = f"training {current}{epoch}"
+    st.progress(compare.progress, text=f"Comparing cells: {text} · {compare.elapsed_text}")
     if compare.stop_event.is_set():
         st.info("Stopping after the current batch…")
     elif st.button("Stop comparing", key=f"stop-compare-{id(compare)}"):
@@ -196,16 +202,21 @@ def _compare_progress() -> None:
 with st.expander("Compare cells", expanded=st.session_state.get("compare_job") is not None):
     from forecaster.ui.compare_job import CompareJob
 
-    st.write("Train these same settings with an **LSTM**, a **GRU** and a **peephole LSTM**, one after another, "
-             "and compare their test errors and training time. The comparison does not replace the current model.")
+    on_cluster = widgets.cluster()
+    st.write("Train these same settings with an **LSTM**, a **GRU** and a **peephole LSTM**, "
+             + ("side by side on the cluster's workers" if on_cluster else "one after another")
+             + ", and compare their test errors and training time. The comparison does not replace the current model.")
     if st.button("Train LSTM, GRU and peephole", disabled=bool(state.busy_jobs()),
-                 help="Three trainings in the background, one at a time; about three times as long as one."):
+                 help="Three trainings in the background: " + (
+                     "one task per cell on the cluster, about as long as one." if on_cluster else
+                     "one at a time, about three times as long as one.")):
         try:
             prepare(dataset.frame, config.data, selection.target)  # fail fast on data that cannot fit
         except (DataError, ConfigError) as error:
             st.error(str(error))
         else:
-            st.session_state["compare_job"] = CompareJob(config=config, dataset=dataset).start()
+            st.session_state["compare_job"] = CompareJob(config=config, dataset=dataset, cluster=on_cluster,
+                                                         alive=widgets.session_watch()).start()
             st.rerun()
     compare = st.session_state.get("compare_job")
     if compare is not None and compare.running:

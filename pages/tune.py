@@ -74,6 +74,16 @@ epochs = remembered(cols[2].number_input, "Epochs per trial", "tune_epochs", 20,
                     help="Each trial trains at most this long; fewer epochs make a quicker, rougher search.")
 patience = remembered(cols[3].number_input, "Patience per trial", "tune_patience", 5, min_value=0, max_value=100,
                       help="Early stopping inside each trial; 0 never stops early.")
+on_cluster = widgets.cluster()
+workers = 1
+if on_cluster:
+    from forecaster.remote_tune import MAX_WORKERS
+
+    workers = remembered(st.number_input, "Workers on the cluster", "tune_workers", 2, min_value=1,
+                         max_value=MAX_WORKERS, step=1,
+                         help="Optuna workers run as tasks on the cluster, side by side, all sharing this search: "
+                              "the trials are counted over all of them. More workers than the cluster has threads "
+                              "only queue.")
 
 space = None
 try:
@@ -94,7 +104,8 @@ if st.button("Start search", type="primary", disabled=space is None or bool(busy
 
     st.session_state["tune_job"] = TuneJob(base=base, dataset=dataset, space=space, trials=int(trials),
                                            timeout=float(minutes) * 60 or None, seed=int(base.train.seed),
-                                           alive=widgets.session_watch(), owner=state.owner()).start()
+                                           alive=widgets.session_watch(), owner=state.owner(), cluster=on_cluster,
+                                           workers=int(workers)).start()
     st.session_state["tune_selection"] = selection
     st.rerun()
 if busy and (job is None or not job.running):

@@ -15,4 +15,7 @@ if [[ " $* " != *" --server.address"* ]]; then
 fi
 # Per-user workspaces need sign-in configured: refuse to start without it, with one line saying why.
 .venv/bin/python -m forecaster.ui.auth
+# With FORECASTER_CLUSTER set, refuse to start when its scheduler cannot be reached (one line), rather than
+# quietly training on this server instead.
+.venv/bin/python -m forecaster.cluster
 exec .venv/bin/streamlit run app.py "${args[@]}"

@@ -160,3 +160,52 @@ def test_stopping_a_cluster_backtest_keeps_the_finished_folds(dask_cluster, weat
     result = backtest(weather, config, folds=4, cluster=dask_cluster.address, progress=progress, stop_event=stop)
     assert result.stopped and len(result.folds) < 4
     assert "stopped early" in result.verdict() or not result.folds
+
+
+def test_a_search_on_the_cluster_shares_one_study_and_counts_trials_exactly(dask_cluster, weather, tmp_path):
+    from forecaster.remote_tune import tune_on_cluster
+    from forecaster.tuning import SearchSpace
+
+    store = f"sqlite:///{tmp_path / 'studies.sqlite'}"  # the workers share this machine's disk
+    seen = []
+    result = tune_on_cluster(dask_cluster.address, weather, small_config(weather, epochs=2),
+                             SearchSpace(units=(8, 32)), trials=5, workers=2, storage=store, study_name="shared",
+                             owner="ann#1", on_trial=seen.append)
+    assert result.n_complete + result.n_pruned == 5 and result.owner == "ann#1"
+    assert sorted(s.number for s in seen) == sorted(result.trials["number"].tolist())
+    assert len(set(result.trials["worker"])) == 2  # both workers took trials
+    assert result.best_config is not None and 8 <= result.best_config.model.units <= 32
+
+
+def test_the_cli_backtests_and_tunes_on_the_cluster(dask_cluster, tmp_path, monkeypatch, capsys):
+    import json
+
+    from forecaster import cli
+
+    monkeypatch.setenv("FORECASTER_THREADS", "1")
+    data = ["--data", "sample:seattle-weather", "--epochs", "1"]
+    assert cli.main(["backtest", *data, "--folds", "2", "--json", "--cluster", dask_cluster.address]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["folds_done"] == 2 and not result["stopped"]
+    store = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    monkeypatch.setenv("FORECASTER_CLUSTER", dask_cluster.address)  # the setting alone sends work there
+    assert cli.main(["tune", *data, "--trials", "3", "--workers", "2", "--search", "units", "--storage", store,
+                     "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["n_complete"] + found["n_pruned"] == 3 and len({t["worker"] for t in found["trials"]}) == 2
+    assert cli.main(["train", *data, "--store", store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == 1
+
+
+def test_the_cli_says_what_a_cluster_option_needs(monkeypatch, capsys):
+    from forecaster import cli
+
+    monkeypatch.delenv("FORECASTER_CLUSTER", raising=False)
+    data = ["--data", "sample:seattle-weather", "--epochs", "1"]
+    assert cli.main(["backtest", *data, "--cluster"]) == 2
+    assert "--cluster needs a scheduler address" in capsys.readouterr().err
+    assert cli.main(["tune", *data, "--workers", "2"]) == 2
+    assert "--workers runs Optuna workers on a cluster" in capsys.readouterr().err
+    assert cli.main(["train", *data, "--cluster", "tcp://127.0.0.1:9", "--no-record"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be reached" in err and "Traceback" not in err

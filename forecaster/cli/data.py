@@ -24,6 +24,7 @@ def add_backtest(commands) -> None:
                                                "(default: the second half of the series cut into --folds parts)")
     back.add_argument("--initial", type=int, help="rows of history before the first origin (default: half the series)")
     back.add_argument("--json", action="store_true", help="print one JSON object: a per-fold list and a summary")
+    options.add_cluster_option(back)
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -65,7 +66,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     dataset, _ = options.load(args, args.data, args.target, args.features)
     config = options.config_from_args(args, dataset)
     result = backtest(dataset, config, folds=args.folds, mode=args.mode, step=args.step, initial=args.initial,
-                      season=args.season, progress=None if args.json else FoldProgress())
+                      season=args.season, progress=None if args.json else FoldProgress(),
+                      cluster=options.cluster_of(args))
     if args.json:
         options.print_json({"target": config.data.target, "data": dataset.source, "config": config.to_dict(),
                             **result.to_dict()})

@@ -107,6 +107,28 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
                              f"the local user, {LOCAL_OWNER}; a signed-in app user is ISSUER#SUBJECT)")
 
 
+def add_cluster_option(parser: argparse.ArgumentParser) -> None:
+    """--cluster [ADDRESS] and --no-cluster: run the heavy work on a Dask cluster, or here."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--cluster", nargs="?", const="", metavar="ADDRESS",
+                       help="run on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786); without "
+                            "ADDRESS, $FORECASTER_CLUSTER. When that is set, it is used even without this option")
+    where.add_argument("--no-cluster", action="store_true", help="run on this machine even if $FORECASTER_CLUSTER is set")
+
+
+def cluster_of(args: argparse.Namespace) -> str | None:
+    """The scheduler address the command should use, or None to run here."""
+    from forecaster.cluster import CLUSTER_ENV, cluster_address
+
+    if getattr(args, "no_cluster", False):
+        return None
+    given = getattr(args, "cluster", None)
+    address = cluster_address(given or None)
+    if given == "" and address is None:
+        raise UserError(f"--cluster needs a scheduler address (e.g. --cluster tcp://host:8786) or {CLUSTER_ENV} set.")
+    return address
+
+
 def add_model_source(parser: argparse.ArgumentParser) -> None:
     """--model FOLDER or --run ID: a saved model, or the model of a recorded run."""
     source = parser.add_mutually_exclusive_group(required=True)

@@ -24,6 +24,7 @@ def add_train(commands) -> None:
     train.add_argument("--label", default="", help="a note to find the run by in 'runs list'")
     train.add_argument("--no-record", action="store_true", help="do not keep this run in the run store")
     options.add_store_option(train)
+    options.add_cluster_option(train)
     train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     options.add_judging_options(train)
 
@@ -77,8 +78,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset, load_args = options.load(args, args.data, args.target, args.features)
     config = options.config_from_args(args, dataset)
     bar = None if args.json else ProgressBar()
+    address = options.cluster_of(args)
     try:
-        model = LSTMForecaster(config).fit(dataset, progress=bar)
+        if address:
+            from forecaster.cluster import fit_on_cluster
+
+            model = fit_on_cluster(address, config, dataset, progress=bar)
+        else:
+            model = LSTMForecaster(config).fit(dataset, progress=bar)
     finally:
         if bar is not None:
             bar.close()

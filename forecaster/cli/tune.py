@@ -58,6 +58,11 @@ def add_tune(commands) -> argparse.ArgumentParser:
     search.add_argument("--cells", metavar="NAME,..", help="cells to choose from, e.g. lstm,gru")
     search.add_argument("--tune-seed", type=int, default=0, help="seed of the sampler (default 0)")
     search.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    search.add_argument("--workers", type=int, default=1,
+                        help="Optuna workers to run as tasks on the cluster (with --cluster or $FORECASTER_CLUSTER), "
+                             "all sharing the study; the study's store must be one every worker reaches "
+                             "(default 1)")
+    options.add_cluster_option(search)
     return tune
 
 
@@ -177,8 +182,20 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(_trial_line(summary), file=sys.stderr, flush=True)
 
     storage = as_url(args.storage) if args.storage else None
-    result = tune(dataset, base, space, trials=args.trials, timeout=args.timeout, storage=storage,
-                  study_name=args.study, on_trial=on_trial, seed=args.tune_seed, owner=args.owner)
+    address = options.cluster_of(args)
+    if address:
+        from forecaster.remote_tune import tune_on_cluster
+
+        result = tune_on_cluster(address, dataset, base, space, trials=args.trials, workers=args.workers,
+                                 timeout=args.timeout, storage=storage, study_name=args.study, on_trial=on_trial,
+                                 seed=args.tune_seed, owner=args.owner)
+    elif args.workers != 1:
+        raise options.UserError("--workers runs Optuna workers on a cluster: give --cluster ADDRESS (or set "
+                                "FORECASTER_CLUSTER); on this machine, start tune again in another terminal with "
+                                "the same --study to add a worker.")
+    else:
+        result = tune(dataset, base, space, trials=args.trials, timeout=args.timeout, storage=storage,
+                      study_name=args.study, on_trial=on_trial, seed=args.tune_seed, owner=args.owner)
     if result.best_config is None:
         errors = result.trials["error"].dropna()
         raise TrainingError(f"No trial of the study {result.study_name!r} completed ({result.n_pruned} pruned, "

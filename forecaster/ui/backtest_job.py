@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from forecaster.config import ForecasterConfig
 from forecaster.ui.jobs import BackgroundJob
@@ -22,6 +22,15 @@ class BacktestJob(BackgroundJob):
     finished_folds: list = field(default_factory=list)  # FoldResult per finished fold (appends are atomic)
     result: Any = None  # BacktestResult
     cluster: str | None = None  # a Dask scheduler address: one task per fold on its workers; None: this thread
+    # Asked every few seconds: False once the browser session that started it is gone, which stops it
+    # (and its folds on the cluster). None (tests, the CLI) means nobody is watching.
+    alive: Callable[[], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.alive is not None:
+            from forecaster.ui.tune_job import SessionStop
+
+            self.stop_event = SessionStop(self.alive)
 
     def _thread_name(self) -> str:
         return "backtest"

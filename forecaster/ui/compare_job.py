@@ -21,6 +21,15 @@ class CompareJob(BackgroundJob):
     cells: tuple[str, ...] = CELLS
     runs: dict = field(default_factory=dict)  # cell -> TrainingJob (finished or running)
     current: str | None = None
+    cluster: str | None = None  # a Dask scheduler address: one task per cell, side by side; None: one by one here
+    # Asked every few seconds: False once the browser session is gone, which stops every cell.
+    alive: Any = None
+
+    def __post_init__(self) -> None:
+        if self.alive is not None:
+            from forecaster.ui.tune_job import SessionStop
+
+            self.stop_event = SessionStop(self.alive)
 
     def _thread_name(self) -> str:
         return "compare-cells"
@@ -28,6 +37,9 @@ class CompareJob(BackgroundJob):
     what = "Comparing cells"
 
     def _work(self) -> None:
+        if self.cluster:
+            self._work_on_cluster()
+            return
         for cell in self.cells:
             if self.stop_event.is_set():
                 break
@@ -39,6 +51,22 @@ class CompareJob(BackgroundJob):
             if run.status == "failed":
                 self.error, self.status = f"{CELL_NAMES.get(cell, cell)}: {run.error}", "failed"
                 return
+        self.status = "stopped" if self.stop_event.is_set() else "done"
+
+    def _work_on_cluster(self) -> None:
+        """Every cell as its own task on the cluster at once; each followed by its own thread."""
+        for cell in self.cells:
+            self.runs[cell] = TrainingJob(config=self.config.replace(model={"cell": cell}), dataset=self.dataset,
+                                          label=f"compare-{cell}", stop_event=self.stop_event,
+                                          cluster=self.cluster).start()
+        self.current = self.cells[0]
+        for run in self.runs.values():
+            run.wait()
+        failed = [(cell, run) for cell, run in self.runs.items() if run.status == "failed"]
+        if failed:
+            cell, run = failed[0]
+            self.error, self.status = f"{CELL_NAMES.get(cell, cell)}: {run.error}", "failed"
+            return
         self.status = "stopped" if self.stop_event.is_set() else "done"
 
     def _cleanup(self) -> None:

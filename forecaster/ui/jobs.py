@@ -191,26 +191,13 @@ class TrainingJob(BackgroundJob):
 
     def _fit_remote(self):
         """Train on a cluster worker, following its epochs here; the model comes back as checked .zip bytes."""
-        from forecaster.cluster import ClusterError, RemoteJob, resources_for
-        from forecaster.estimator import LSTMForecaster
-        from forecaster.remote import dataset_info, train_task
-        from forecaster.training import EpochReport
+        from forecaster.cluster import fit_on_cluster
 
-        frame, info = dataset_info(self.dataset)
-        remote = RemoteJob(self.cluster, train_task, self.config.to_dict(), frame, info,
-                           resources=resources_for(self.config.train.device, self.cluster), label="train")
-        for message in remote.follow(stop_requested=self.stop_event.is_set):
-            if message.get("kind") == "started":
-                self.worker = message.get("worker")
-            elif message.get("kind") == "epoch":
-                self._progress(EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__}))
-        answer = remote.answer()
-        if "error" in answer:
-            raise ClusterError(answer["error"])
-        # The answer is checked like any uploaded model file, then given this session's copy of its data.
-        model = LSTMForecaster.from_bytes(answer["model"])
-        model.prepared_ = model.prepare(self.dataset)
-        return model
+        def started(worker: str) -> None:
+            self.worker = worker
+
+        return fit_on_cluster(self.cluster, self.config, self.dataset, progress=self._progress,
+                              stop_event=self.stop_event, on_start=started)
 
     def _record(self, model) -> None:
         """Keep the run in the store; a store that cannot be written costs the record, never the model."""

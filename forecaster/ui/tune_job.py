@@ -48,6 +48,8 @@ class TuneJob(BackgroundJob):
     trial_epoch: Any = None  # the running trial's last EpochReport, None before its first epoch ends
     result: Any = None  # forecaster.tuning.TuneResult once done
     owner: str | None = None  # whose workspace the study belongs to; None: the local, single-user one
+    cluster: str | None = None  # a Dask scheduler address: `workers` Optuna workers on it; None: this thread
+    workers: int = 1  # Optuna workers sharing the study on the cluster
     # Asked every few seconds: False once the browser session that started the search is gone, which
     # stops it so an abandoned tab does not keep the CPU busy. None (tests) means nobody is watching.
     alive: Callable[[], bool] | None = None
@@ -70,6 +72,16 @@ class TuneJob(BackgroundJob):
         self.trial_epoch = report
 
     def _work(self) -> None:
+        if self.cluster:
+            from forecaster.remote_tune import tune_on_cluster
+
+            self.trial_started = time.time()
+            self.result = tune_on_cluster(self.cluster, self.dataset, self.base, self.space, trials=self.trials,
+                                          workers=self.workers, timeout=self.timeout, seed=self.seed,
+                                          on_trial=self._on_trial, on_epoch=self._on_epoch, stop_event=self.stop_event,
+                                          **({} if self.owner is None else {"owner": self.owner}))
+            self.status = "stopped" if self.result.stopped else "done"
+            return
         from forecaster.tuning import tune
 
         _share_threads(+1)

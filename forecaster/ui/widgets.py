@@ -158,21 +158,42 @@ def start_job(config, selection, label: str = "") -> bool:
         return False
     st.session_state["job_selection"] = selection
     st.session_state["job"] = TrainingJob(config=config, dataset=selection.dataset, label=label,
-                                          alive=session_watch(), owner=owner()).start()
+                                          alive=session_watch(), owner=owner(), cluster=cluster()).start()
     return True
+
+
+def cluster() -> str | None:
+    """The Dask scheduler this server hands heavy work to ($FORECASTER_CLUSTER), or None for its own threads."""
+    from forecaster.cluster import cluster_address
+
+    return cluster_address()
+
+
+def cluster_note() -> None:
+    """A line in the sidebar when heavy work goes to a cluster: where, so nobody wonders why the server is idle."""
+    address = cluster()
+    if address:
+        st.sidebar.caption(f":material/hub: Training, backtests and searches run on the Dask cluster at `{address}`.")
+
+
+def _where(job) -> str:
+    """Where a job runs, for its progress line: nothing locally, its cluster worker once it started there."""
+    if not getattr(job, "cluster", None):
+        return ""
+    return f" · on cluster worker {job.worker}" if getattr(job, "worker", None) else " · waiting for a cluster worker"
 
 
 def _progress(job) -> None:
     report = job.latest
     max_epochs = job.config.train.epochs
     if report is None:
-        st.progress(0.0, text=f"Preparing data and starting epoch 1 of {max_epochs}…")
+        st.progress(0.0, text=f"Preparing data and starting epoch 1 of {max_epochs}…{_where(job)}")
         return
     early = " (early stopping usually ends sooner)" if job.config.train.patience else ""
     st.progress(min(1.0, report.epoch / max_epochs),
                 text=f"Epoch {report.epoch} of at most {max_epochs} · {report.elapsed:.0f}s elapsed · "
                      f"at most {report.seconds_left:.0f}s left{early} · "
-                     f"best validation loss {report.best_val_loss:.4f} at epoch {report.best_epoch}")
+                     f"best validation loss {report.best_val_loss:.4f} at epoch {report.best_epoch}{_where(job)}")
 
 
 def _loss_chart(job) -> None:
