@@ -209,3 +209,34 @@ def test_the_cli_says_what_a_cluster_option_needs(monkeypatch, capsys):
     assert cli.main(["train", *data, "--cluster", "tcp://127.0.0.1:9", "--no-record"]) == 2
     err = capsys.readouterr().err
     assert "cannot be reached" in err and "Traceback" not in err
+
+
+def test_a_closed_tab_stops_its_remote_training(dask_cluster, weather):
+    config = small_config(weather, epochs=500, patience=0)
+    job = TrainingJob(config=config, dataset=weather, record=False, cluster=dask_cluster.address)
+    job.alive = lambda: len(job.reports) < 2  # the browser session goes away after the second epoch
+    job.start()
+    assert job.wait(90), "the remote run went on after its session had gone"
+    assert job.orphaned and job.status == "stopped" and job.model is None
+    assert len(job.reports) == 0  # released with the rest of the session's memory
+
+
+def test_two_sessions_train_side_by_side_on_different_workers(dask_cluster, weather):
+    config = small_config(weather, epochs=3)
+    jobs = [TrainingJob(config=config, dataset=weather, record=False, cluster=dask_cluster.address).start()
+            for _ in range(2)]
+    assert all(job.wait(120) for job in jobs)
+    assert [job.status for job in jobs] == ["done", "done"], [job.error for job in jobs]
+    assert jobs[0].worker != jobs[1].worker  # one-thread workers: the second job did not queue behind the first
+
+
+def test_a_gpu_job_goes_to_the_worker_that_declares_a_gpu(dask_cluster, weather):
+    from forecaster.cluster import workers
+
+    dask_cluster.add_worker(resources="GPU=1")  # this machine has no GPU: the job reaches it and says so
+    declared = [address for address, w in workers(dask_cluster.address).items() if w["resources"].get("GPU")]
+    job = TrainingJob(config=small_config(weather, device="cuda"), dataset=weather, record=False,
+                      cluster=dask_cluster.address).start()
+    assert job.wait(60) and job.status == "failed"
+    assert job.worker in declared
+    assert "no CUDA GPU is available" in job.error
