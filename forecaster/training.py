@@ -186,8 +186,8 @@ def _train(net: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
             optimizer.step()
             batch_losses.append(loss.detach())
             seen += len(index)
-        if seen == 0:  # stopped before the first batch of this epoch
-            history.stopped_by_user = True
+        if seen < n_train:  # stopped inside this epoch: a part-epoch is no epoch (its mean loss would mislead
+            history.stopped_by_user = True  # the curves), and the best weights of whole epochs are kept
             break
         sizes = torch.full((len(batch_losses),), float(batch_size), device=device)
         sizes[-1] = seen - batch_size * (len(batch_losses) - 1)  # the last batch may be smaller

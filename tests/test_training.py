@@ -282,3 +282,30 @@ def test_denormal_floats_are_flushed_for_training():
     training.train_network(net, (x, x[:, :1]), (x, x[:, :1]), TrainConfig(epochs=1, patience=0), progress)
     assert seen == [0.0]
     assert float(torch.tensor([1e-39], dtype=torch.float32) * 1.0) > 0  # and the caller's thread is as it was
+
+
+def test_a_stop_inside_an_epoch_records_no_part_epoch_and_keeps_the_best_whole_one() -> None:
+    train, val = _sine_windows(64, seed=1), _sine_windows(16, seed=2)
+
+    class StopInThirdEpoch(threading.Event):
+        """Set after two whole epochs and two batches of the third (64 windows in batches of 16)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked = 0
+
+        def is_set(self) -> bool:
+            self.asked += 1  # once per batch, once after each epoch
+            return self.asked > 2 * 5 + 2
+
+    reports: list[EpochReport] = []
+    net = _net()
+    history = train_network(net, train, val, TrainConfig(epochs=10, batch_size=16, patience=0), reports.append,
+                            StopInThirdEpoch())
+    assert history.stopped_by_user and history.epochs_run == 2 == len(reports)
+    assert len(history.train_loss) == len(history.val_loss) == 2
+    x_val = torch.as_tensor(val[0], dtype=torch.float32)
+    with torch.no_grad():
+        kept = float(torch.nn.functional.mse_loss(net(x_val), torch.as_tensor(val[1], dtype=torch.float32)))
+    if history.best_epoch:  # the weights of the best whole epoch, not those of the part-epoch
+        assert kept == pytest.approx(history.val_loss[history.best_epoch - 1], rel=1e-5)
