@@ -19,6 +19,7 @@ CLUSTER_ENV = "FORECASTER_CLUSTER"
 CONNECT_TIMEOUT_S = 5.0
 WORKER_CHECK_S = 2.0  # how often a waiting job asks the scheduler whether its worker is still there
 GPU_RESOURCE = "GPU"
+POLL_S = 0.1  # how often a waiting job reads its progress queue
 
 
 class ClusterError(ForecasterError, RuntimeError):
@@ -122,11 +123,14 @@ class RemoteJob:
 
     def messages(self, timeout: float = 0.5) -> list[dict]:
         """The progress messages that arrived, waiting up to `timeout` for the first; [] if none."""
-        try:
-            first = self._queue.get(timeout=timeout)
-        except TimeoutError:
+        # Read without blocking and wait here: a get that times out on the scheduler logs a traceback there.
+        deadline = time.monotonic() + timeout
+        found = self._queue.get(batch=True)
+        while not found and time.monotonic() < deadline:
+            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+            found = self._queue.get(batch=True)
+        if not found:
             return []
-        found = [first, *self._queue.get(batch=True)]
         if self.first_report is None:
             self.first_report = time.time()
         for message in found:
@@ -251,14 +255,18 @@ def _follow_all(jobs: list[RemoteJob], stop_requested: Callable[[], bool]) -> It
                 job.stop()
                 if job.worker is None:
                     job.future.cancel()
+        arrived = False
         for index, job in enumerate(jobs):
             if job.finished:
                 continue
             if stopping and job.future.cancelled():
                 job.finished = True
                 continue
-            for message in job.poll(timeout=0.05):
+            for message in job.poll(timeout=0):
+                arrived = True
                 yield index, message
+        if not arrived:
+            time.sleep(POLL_S)
 
 
 def check(address: str | None = None) -> str | None:

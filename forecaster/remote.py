@@ -65,10 +65,44 @@ def _share(change: int) -> int:
         return configure_threads(max(1, min(4, worker_cores() // _running)))
 
 
+# glibc's mmap threshold for a worker process: blocks above it are mapped afresh (and their pages faulted in
+# again) on every allocation. Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns
+# glibc's adaptive threshold off and leaves it at 128 kB, so every batch's tensors were mmapped anew: a
+# one-thread fit took 1.6-2.2x as long, with 5.6x the page faults (benchmarks/bench_cluster.py).
+MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
+# The trim threshold too: at Dask's 64 kB every free() at the heap's top handed pages back, faulted in again
+# by the next batch. 32 MB still returns a finished job's memory.
+TRIM_THRESHOLD_BYTES = 32 * 1024 * 1024
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers, from glibc's malloc.h
+_malloc_tuned = False
+
+
+def tune_malloc() -> bool:
+    """Raise glibc's mmap and trim thresholds in this process once (as MALLOC_MMAP_THRESHOLD_ and
+    MALLOC_TRIM_THRESHOLD_ would); False where the C library is not glibc."""
+    global _malloc_tuned
+    if _malloc_tuned:
+        return True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        _malloc_tuned = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                             and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    except (OSError, AttributeError):  # not Linux with glibc: nothing to tune
+        return False
+    return _malloc_tuned
+
+
 def dask_setup(worker: Any) -> None:
-    """`dask worker --preload forecaster.remote`: import torch and pay its first-fit costs before the first job."""
+    """`dask worker --preload forecaster.remote`: tune malloc, import torch and scikit-learn and pay the first
+    fit's costs before the first job."""
+    tune_malloc()
+
     def warm() -> None:
         try:
+            import sklearn.preprocessing  # noqa: F401  (the first scaler fit: 2.7 s of a fresh worker's first fit)
+
             import forecaster.estimator  # noqa: F401
             import forecaster.evaluation  # noqa: F401
             from forecaster.training import warm_up
@@ -84,20 +118,17 @@ class Channel:
     """A job's line to the app from inside its task: progress out, Stop in, run at most once."""
 
     def __init__(self, job_id: str) -> None:
-        from distributed import Event, Queue, Variable, get_worker
+        from distributed import Event, Queue, get_worker
 
         self.job_id = job_id
         self._worker = get_worker()
         self.worker = self._worker.address
-        attempt = Variable(ATTEMPT_PREFIX + job_id)
-        try:
-            earlier = attempt.get(timeout=0)
-        except TimeoutError:
-            earlier = None
-        if earlier is not None:  # the scheduler re-ran us after a worker died: fail instead of silently restarting
-            raise WorkerLost(f"The cluster worker that ran this job ({earlier}) went away mid-run; what it reported "
-                             "is kept, nothing was recorded; start the job again.")
-        attempt.set(self.worker)
+        # An event, not a Variable: a Variable read that finds nothing logs a traceback on the scheduler.
+        attempt = Event(ATTEMPT_PREFIX + job_id)
+        if attempt.is_set():  # the scheduler re-ran us after a worker died: fail instead of silently restarting
+            raise WorkerLost("The cluster worker that ran this job went away mid-run; what it reported is kept, "
+                             "nothing was recorded; start the job again.")
+        attempt.set()
         self.queue = Queue(PROGRESS_PREFIX + job_id)
         self.stop_event = threading.Event()
         self._remote_stop = Event(STOP_PREFIX + job_id)
@@ -151,6 +182,7 @@ def epoch_message(report: Any) -> dict:
 def _guarded(job_id: str, work: Callable[[Channel], dict]) -> dict:
     """Run `work` with its channel; every failure becomes {"error": sentence, "kind": ...}."""
     channel = None
+    tune_malloc()  # for workers started without the preload too
     _share(+1)
     try:
         channel = Channel(job_id)

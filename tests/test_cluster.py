@@ -240,3 +240,9 @@ def test_a_gpu_job_goes_to_the_worker_that_declares_a_gpu(dask_cluster, weather)
     assert job.wait(60) and job.status == "failed"
     assert job.worker in declared
     assert "no CUDA GPU is available" in job.error
+
+
+def test_workers_raise_glibcs_mmap_threshold_once():
+    from forecaster.remote import tune_malloc
+
+    assert tune_malloc() is True and tune_malloc() is True  # Linux with glibc, here and in CI
