@@ -20,6 +20,7 @@ CONNECT_TIMEOUT_S = 5.0
 WORKER_CHECK_S = 2.0  # how often a waiting job asks the scheduler whether its worker is still there
 GPU_RESOURCE = "GPU"
 POLL_S = 0.1  # how often a waiting job reads its progress queue
+READ_TIMEOUT_S = 10.0  # a scheduler that does not answer a read within this is taken as gone
 
 
 class ClusterError(ForecasterError, RuntimeError):
@@ -125,10 +126,10 @@ class RemoteJob:
         """The progress messages that arrived, waiting up to `timeout` for the first; [] if none."""
         # Read without blocking and wait here: a get that times out on the scheduler logs a traceback there.
         deadline = time.monotonic() + timeout
-        found = self._queue.get(batch=True)
+        found = self._read()
         while not found and time.monotonic() < deadline:
             time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
-            found = self._queue.get(batch=True)
+            found = self._read()
         if not found:
             return []
         if self.first_report is None:
@@ -137,6 +138,14 @@ class RemoteJob:
             if message.get("kind") == "started":
                 self.worker = message.get("worker")
         return found
+
+    def _read(self) -> list[dict]:
+        """What the queue holds now; ClusterError when the scheduler cannot be asked (it stopped, the network)."""
+        try:
+            return self._queue.get(batch=True, callback_timeout=READ_TIMEOUT_S)
+        except Exception as error:  # CommClosedError, OSError, TimeoutError: the scheduler is not answering
+            self.stop()
+            raise unreachable(self.address, f"the scheduler stopped answering: {type(error).__name__}") from None
 
     def _worker_gone(self) -> bool:
         if self.worker is None:
@@ -177,7 +186,7 @@ class RemoteJob:
 
     def _drain(self) -> list[dict]:
         try:
-            return self._queue.get(batch=True)
+            return self._queue.get(batch=True, callback_timeout=READ_TIMEOUT_S)
         except Exception:
             return []
 
@@ -200,36 +209,6 @@ class RemoteJob:
             self._queue.close()
         except Exception:
             pass
-
-
-def fit_on_cluster(address: str, config: Any, dataset: Any, progress: Callable | None = None,
-                   stop_event: threading.Event | None = None, on_start: Callable[[str], None] | None = None) -> Any:
-    """`LSTMForecaster(config).fit(dataset)` on a cluster worker: epochs reach `progress` here as they end, the
-    model comes back as checked .zip bytes and gets this process's copy of its data (`prepared_`)."""
-    from forecaster.estimator import LSTMForecaster
-    from forecaster.remote import dataset_info, train_task
-    from forecaster.training import EpochReport
-
-    frame, info = dataset_info(dataset)
-    remote = RemoteJob(address, train_task, config.to_dict(), frame, info,
-                       resources=resources_for(config.train.device, address), label="train")
-    stop_requested = (lambda: False) if stop_event is None else stop_event.is_set
-    try:
-        for message in remote.follow(stop_requested=stop_requested):
-            if message.get("kind") == "started" and on_start is not None:
-                on_start(str(message.get("worker")))
-            elif message.get("kind") == "epoch" and progress is not None:
-                progress(EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__}))
-    except BaseException:  # Ctrl-C in the CLI, a failing callback: the worker must not train on for nobody
-        remote.stop()
-        remote.future.cancel()
-        raise
-    answer = remote.answer()
-    if "error" in answer:
-        raise ClusterError(answer["error"])
-    model = LSTMForecaster.from_bytes(answer["model"])  # checked like any uploaded model file
-    model.prepared_ = model.prepare(dataset)
-    return model
 
 
 def follow_all(jobs: list[RemoteJob], stop_requested: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, dict]]:

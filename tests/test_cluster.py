@@ -246,3 +246,25 @@ def test_workers_raise_glibcs_mmap_threshold_once():
     from forecaster.remote import tune_malloc
 
     assert tune_malloc() is True and tune_malloc() is True  # Linux with glibc, here and in CI
+
+
+def test_a_scheduler_that_stops_mid_run_fails_the_job_in_one_sentence(weather):
+    import dask_server
+
+    from forecaster import cluster as cluster_module
+
+    own = dask_server.DaskCluster(workers=1)
+    try:
+        job = TrainingJob(config=small_config(weather, epochs=500, patience=0), dataset=weather, record=False,
+                          cluster=own.address).start()
+        deadline = time.monotonic() + 90
+        while len(job.reports) < 2 and job.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(job.reports) >= 2, job.error
+        own.kill(own.scheduler)
+        assert job.wait(90), "the job hung after its scheduler stopped"
+        assert job.status == "failed" and "cannot be reached" in job.error and "unset FORECASTER_CLUSTER" in job.error
+        assert len(job.reports) >= 2  # what it reported is still there
+    finally:
+        own.stop()
+        cluster_module._clients.pop(own.address, None)

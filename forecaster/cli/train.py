@@ -81,7 +81,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     address = options.cluster_of(args)
     try:
         if address:
-            from forecaster.cluster import fit_on_cluster
+            from forecaster.remote_train import fit_on_cluster
 
             model = fit_on_cluster(address, config, dataset, progress=bar)
         else:

@@ -191,7 +191,7 @@ class TrainingJob(BackgroundJob):
 
     def _fit_remote(self):
         """Train on a cluster worker, following its epochs here; the model comes back as checked .zip bytes."""
-        from forecaster.cluster import fit_on_cluster
+        from forecaster.remote_train import fit_on_cluster
 
         def started(worker: str) -> None:
             self.worker = worker
