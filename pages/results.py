@@ -89,9 +89,14 @@ def backtest_progress(model) -> None:
     if not job.running:
         st.rerun()
     latest = job.latest
-    text = f"Fold {latest.fold} of {latest.folds}" if latest is not None else "Preparing the first fold"
-    if latest is not None and latest.epoch is not None and latest.result is None:
-        text += f" · epoch {latest.epoch.epoch} of at most {latest.epoch.max_epochs}"
+    if job.cluster:  # every fold at once, each a task on the cluster
+        done = len(job.finished_folds)
+        text = (f"{done} of {latest.folds} folds done, the rest training side by side on the cluster"
+                if latest is not None else "Sending the folds to the cluster")
+    else:
+        text = f"Fold {latest.fold} of {latest.folds}" if latest is not None else "Preparing the first fold"
+        if latest is not None and latest.epoch is not None and latest.result is None:
+            text += f" · epoch {latest.epoch.epoch} of at most {latest.epoch.max_epochs}"
     st.progress(job.fraction, text=f"{text} · {job.elapsed:.0f}s elapsed")
     if job.stop_event.is_set():
         st.info("Stopping; the folds finished so far will be kept…")

@@ -80,3 +80,24 @@ def test_compare_cells_runs_one_task_per_cell_side_by_side(on_cluster, selection
 def test_tune_asks_how_many_workers_on_the_cluster(on_cluster, selection):
     at = open_page("pages/tune.py", selection=selection)
     assert number(at, "Workers on the cluster").value == 2
+
+
+def test_a_backtest_from_the_results_page_runs_its_folds_on_the_cluster(on_cluster, synthetic_series):
+    from test_app_results import trained
+
+    result = trained(synthetic_series)
+    at = open_page("pages/results.py", result=result, selection=result[2])
+    [folds] = [n for n in at.number_input if n.label == "Folds"]
+    folds.set_value(2).run()
+    [epochs] = [n for n in at.number_input if n.label == "Max epochs per fold"]
+    epochs.set_value(1).run()
+    [run] = [b for b in at.button if b.label == "Run backtest"]
+    run.click().run()
+    job = at.session_state["backtest_job"][1]
+    assert job.cluster == on_cluster
+    assert any("the cluster" in (p.proto.text or "") for p in at.get("progress"))
+    assert job.wait(WAIT) and job.status == "done", job.error
+    at.run()
+    assert not at.exception and not at.error
+    assert any("beat the naive forecast" in i.value for i in at.info)
+    assert len(job.result.folds) == 2 and len(job.finished_folds) == 2
