@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any, Callable
 
 from forecaster.cluster import ClusterError, RemoteJob, follow_all, resources_for
+from forecaster.cluster import workers as workers_of
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError
 from forecaster.remote import dataset_info, tune_task
@@ -13,6 +15,28 @@ from forecaster.training import EpochReport
 from forecaster.workspace import LOCAL_OWNER, as_url, store_location
 
 MAX_WORKERS = 64
+
+
+def this_machine() -> set[str]:
+    """The names and addresses by which a worker's host can be this machine."""
+    names = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
+    try:
+        names.add(socket.gethostbyname(socket.gethostname()))
+    except OSError:
+        pass
+    return names
+
+
+def check_store_reachable(url: str, hosts: list[str]) -> None:
+    """A SQLite store is a file on this machine: refuse, in one sentence, workers elsewhere that cannot reach it
+    (each would quietly open a study file of its own on its own disk)."""
+    if not url.startswith("sqlite"):
+        return
+    elsewhere = sorted({host for host in hosts if host and host not in this_machine()})
+    if elsewhere:
+        raise ConfigError(f"The search's study lives in the run store, a SQLite file on this machine, which the "
+                          f"cluster's workers on {', '.join(elsewhere)} cannot reach; set FORECASTER_STORE (or "
+                          "--storage) to a PostgreSQL URL that every worker reaches.")
 
 
 def tune_on_cluster(address: str, data: Any, base: ForecasterConfig, space: Any, *, trials: int, workers: int,
@@ -36,6 +60,7 @@ def tune_on_cluster(address: str, data: Any, base: ForecasterConfig, space: Any,
     base = base.replace(data={"target": target})
     name = study_name or default_study_name(info.get("name") or "data", target)
     url = as_url(storage) if storage else store_location()
+    check_store_reachable(url, [w["host"] for w in workers_of(address).values()])
     resources = resources_for(base.train.device, address)
     jobs = [RemoteJob(address, tune_task, base.to_dict(), frame, info, space.to_dict(), trials, timeout, url, name,
                       owner, seed + number, resources=resources, label=f"tune{number}") for number in range(workers)]

@@ -268,3 +268,13 @@ def test_a_scheduler_that_stops_mid_run_fails_the_job_in_one_sentence(weather):
     finally:
         own.stop()
         cluster_module._clients.pop(own.address, None)
+
+
+def test_a_search_refuses_a_sqlite_store_that_workers_elsewhere_cannot_reach():
+    from forecaster.errors import ConfigError
+    from forecaster.remote_tune import check_store_reachable
+
+    check_store_reachable("sqlite:////tmp/runs.sqlite", ["127.0.0.1", "localhost"])  # this machine: fine
+    check_store_reachable("postgresql+psycopg://u@db/x", ["10.1.2.3"])  # every worker can reach a server
+    with pytest.raises(ConfigError, match=r"workers on 10\.1\.2\.3 cannot reach.*PostgreSQL URL"):
+        check_store_reachable("sqlite:////tmp/runs.sqlite", ["127.0.0.1", "10.1.2.3"])
