@@ -205,9 +205,16 @@ class RemoteJob:
         return result
 
     def close(self) -> None:
+        """Free what the job holds on the scheduler: its queue, and its events (a cleared event is deleted)."""
+        from distributed import Event
+
+        from forecaster.remote import ATTEMPT_PREFIX
+
         try:
             self._queue.close()
-        except Exception:
+            self._stop.clear()
+            Event(ATTEMPT_PREFIX + self.job_id, client=self.client).clear()
+        except Exception:  # the scheduler is gone, and with it what the job held
             pass
 
 

@@ -9,6 +9,7 @@ Dask Event per job, mirrored into a local flag that training checks after every 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -171,29 +172,29 @@ class Channel:
         self._done.set()
 
 
-def epoch_message(report: Any) -> dict:
-    """An EpochReport as plain numbers."""
-    return {name: float(getattr(report, name)) if name not in ("epoch", "max_epochs", "best_epoch")
-            else int(getattr(report, name)) for name in
-            ("epoch", "max_epochs", "train_loss", "val_loss", "best_val_loss", "best_epoch", "elapsed",
-             "seconds_left")}
+def as_message(record: Any) -> dict:
+    """A frozen dataclass of plain fields (EpochReport, TrialSummary) as the dict a progress message carries."""
+    return dataclasses.asdict(record)
+
+
+def from_message(cls: type, message: dict) -> Any:
+    """The dataclass `cls` again from a progress message (its other keys, such as "kind", are left out)."""
+    return cls(**{name: message[name] for name in cls.__dataclass_fields__})
 
 
 def _guarded(job_id: str, work: Callable[[Channel], dict]) -> dict:
-    """Run `work` with its channel; every failure becomes {"error": sentence, "kind": ...}."""
+    """Run `work` with its channel; every failure becomes {"error": sentence}."""
     channel = None
     tune_malloc()  # for workers started without the preload too
-    _share(+1)
+    threads = _share(+1)
     try:
         channel = Channel(job_id)
-        threads = _share(0)
-        channel.send("threads", threads=threads)
         return {**work(channel), "worker": channel.worker, "threads": threads}
     except ForecasterError as error:  # the user's settings or data, or a lost worker: its own sentence
-        return {"error": str(error), "kind": type(error).__name__}
+        return {"error": str(error)}
     except Exception as error:  # a bug of ours, or a broken worker: said plainly
         return {"error": f"The job failed on the cluster worker ({type(error).__name__}: {error}); try other "
-                         "settings, or check the worker's log.", "kind": "bug"}
+                         "settings, or check the worker's log."}
     finally:
         if channel is not None:
             channel.close()
@@ -228,7 +229,7 @@ def _fit(config_dict: dict, data: Any, freq: str | None, channel: Channel, on_ep
     config = ForecasterConfig.from_dict(config_dict)
 
     def progress(report) -> None:
-        channel.send("epoch", **epoch_message(report), **(on_epoch(report) if on_epoch else {}))
+        channel.send("epoch", **as_message(report), **(on_epoch(report) if on_epoch else {}))
 
     return LSTMForecaster(config).fit(data, freq=freq, progress=progress, stop_event=channel.stop_event)
 
@@ -238,8 +239,7 @@ def train_task(job_id: str, config_dict: dict, frame: Any, info: dict) -> dict:
     bytes and how training ended."""
     def work(channel: Channel) -> dict:
         model = _fit(config_dict, rebuild(frame, info), None, channel)
-        return {"model": model.to_bytes(extra={"source": info.get("source", ""), "unit": info.get("unit", "")}),
-                "stopped_by_user": bool(model.history_.stopped_by_user)}
+        return {"model": model.to_bytes(extra={"source": info.get("source", ""), "unit": info.get("unit", "")})}
 
     return _guarded(job_id, work)
 
@@ -267,12 +267,10 @@ def tune_task(job_id: str, base_dict: dict, frame: Any, info: dict, space_dict: 
         from forecaster.tuning import tune
 
         def on_trial(summary) -> None:
-            channel.send("trial", number=summary.number, state=summary.state, value=summary.value,
-                         params=summary.params, epochs=summary.epochs, seconds=summary.seconds,
-                         worker=summary.worker, error=summary.error)
+            channel.send("trial", **as_message(summary))
 
         def on_epoch(number: int, report) -> None:
-            channel.send("epoch", trial=number, **epoch_message(report))
+            channel.send("epoch", trial=number, **as_message(report))
 
         result = tune(rebuild(frame, info), ForecasterConfig.from_dict(base_dict), SearchSpace.from_dict(space_dict),
                       trials=trials, timeout=timeout, storage=storage, study_name=study_name, owner=owner,

@@ -6,7 +6,7 @@ import threading
 from typing import Callable
 
 from forecaster.cluster import ClusterError, RemoteJob, follow_all, resources_for
-from forecaster.remote import fold_task
+from forecaster.remote import fold_task, from_message
 from forecaster.training import EpochReport
 
 
@@ -36,7 +36,7 @@ def run_folds_on_cluster(address: str, folds_in: list, freq: str | None, season:
         for index, message in follow_all(jobs, stop_requested):
             if message.get("kind") != "epoch":
                 continue
-            epoch = EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__})
+            epoch = from_message(EpochReport, message)
             within[index] = epoch.epoch / max(1, epoch.max_epochs)
             report(index, epoch=epoch)
             for finished, job in enumerate(jobs):  # pick up folds that ended meanwhile, in any order

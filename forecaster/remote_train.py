@@ -13,7 +13,7 @@ def fit_on_cluster(address: str, config: Any, dataset: Any, progress: Callable |
     """`LSTMForecaster(config).fit(dataset)` on a cluster worker: epochs reach `progress` here as they end, the
     model comes back as checked .zip bytes and gets this process's copy of its data (`prepared_`)."""
     from forecaster.estimator import LSTMForecaster
-    from forecaster.remote import dataset_info, train_task
+    from forecaster.remote import dataset_info, from_message, train_task
     from forecaster.training import EpochReport
 
     frame, info = dataset_info(dataset)
@@ -25,7 +25,7 @@ def fit_on_cluster(address: str, config: Any, dataset: Any, progress: Callable |
             if message.get("kind") == "started" and on_start is not None:
                 on_start(str(message.get("worker")))
             elif message.get("kind") == "epoch" and progress is not None:
-                progress(EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__}))
+                progress(from_message(EpochReport, message))
     except BaseException:  # Ctrl-C in the CLI, a failing callback: the worker must not train on for nobody
         remote.stop()
         remote.future.cancel()

@@ -10,7 +10,7 @@ from forecaster.cluster import ClusterError, RemoteJob, follow_all, resources_fo
 from forecaster.cluster import workers as workers_of
 from forecaster.config import ForecasterConfig
 from forecaster.errors import ConfigError
-from forecaster.remote import dataset_info, tune_task
+from forecaster.remote import dataset_info, from_message, tune_task
 from forecaster.training import EpochReport
 from forecaster.workspace import LOCAL_OWNER, as_url, store_location
 
@@ -68,9 +68,9 @@ def tune_on_cluster(address: str, data: Any, base: ForecasterConfig, space: Any,
     for _, message in follow_all(jobs, stop_requested):
         kind = message.get("kind")
         if kind == "trial" and on_trial is not None:
-            on_trial(TrialSummary(**{k: message[k] for k in TrialSummary.__dataclass_fields__}))
+            on_trial(from_message(TrialSummary, message))
         elif kind == "epoch" and on_epoch is not None:
-            on_epoch(int(message["trial"]), EpochReport(**{k: message[k] for k in EpochReport.__dataclass_fields__}))
+            on_epoch(int(message["trial"]), from_message(EpochReport, message))
     answers = [job.answer() for job in jobs if not job.future.cancelled()]
     errors = [answer["error"] for answer in answers if "error" in answer]
     if errors and len(errors) == len(answers):  # every worker failed: say why; one that ran is enough otherwise
