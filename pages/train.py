@@ -101,7 +101,7 @@ cols = st.columns(4)
 patience = remembered(cols[0].number_input, "Patience", "patience", t.patience, min_value=0, max_value=MAX_EPOCHS,
                       help="Epochs without a better validation loss before stopping; 0 never stops early. 5–20 is typical.")
 loss = remembered(cols[1].selectbox, "Loss", "loss", t.loss, options=LOSSES,
-                  help="MSE is typical; MAE and Huber are less swayed by outliers.")
+                  help="MAE, the error the metrics judge by, is the default; MSE punishes large misses more; Huber is between.")
 clip_norm = remembered(cols[2].number_input, "Gradient clip", "clip_norm", float(t.clip_norm), min_value=0.0,
                        max_value=100.0, step=0.5, help="Caps the gradient norm to keep training stable; 0 turns it off. 1 is typical.")
 seed = remembered(cols[3].number_input, "Seed", "seed", t.seed, min_value=0, max_value=2**31 - 1, step=1,

@@ -81,7 +81,7 @@ def test_defaults_depend_on_the_dataset():
     assert hourly["Batch size"].value == 64  # 8,759 rows
     # The rest are the library's defaults whatever the data.
     assert (hourly["Units"].value, hourly["Layers"].value, hourly["Horizon"].value) == (64, 1, 1)
-    assert (hourly["Cell"].value, hourly["Loss"].value, hourly["Scaler"].value) == ("lstm", "mse", "standard")
+    assert (hourly["Cell"].value, hourly["Loss"].value, hourly["Scaler"].value) == ("lstm", "mae", "standard")
     assert hourly["Learn the change from the last value"].value is True
 
 

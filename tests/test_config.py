@@ -15,7 +15,7 @@ def test_defaults_are_valid() -> None:
     config = ForecasterConfig()
     assert config.data.window >= 2 and config.data.horizon >= 1
     assert sum(config.data.split) == pytest.approx(1.0)
-    assert config.model.cell == "lstm" and config.train.loss == "mse"
+    assert config.model.cell == "lstm" and config.train.loss == "mae"
     # Every default also passes validation when rebuilt from scratch.
     assert ForecasterConfig.from_dict(config.to_dict()) == config
 

@@ -97,7 +97,7 @@ def test_early_stopping_stops_and_restores_the_best_weights() -> None:
     def remember(report: EpochReport) -> None:
         snapshots[report.epoch] = {k: v.detach().clone() for k, v in net.state_dict().items()}
 
-    config = TrainConfig(epochs=200, batch_size=16, lr=0.05, patience=3, clip_norm=0.0)
+    config = TrainConfig(epochs=200, batch_size=16, lr=0.05, patience=3, clip_norm=0.0, loss="mse")
     history = train_network(net, train, val, config, progress=remember)
 
     assert history.stopped_early and not history.stopped_by_user
@@ -202,7 +202,7 @@ def test_infinite_targets_raise_training_error_suggesting_lower_lr() -> None:
 def test_huge_learning_rate_on_huge_inputs_raises_training_error() -> None:
     x, y = _sine_windows(64, seed=1)
     big = (x * 1e30, y * 1e30)
-    config = TrainConfig(epochs=3, lr=1.0, clip_norm=0.0, patience=0)
+    config = TrainConfig(epochs=3, lr=1.0, clip_norm=0.0, patience=0, loss="mse")  # squares overflow float32
     with pytest.raises(TrainingError, match="lower the learning rate"):
         train_network(_net(residual=False), big, (x * 1e30, y * 1e30), config)
 
@@ -300,7 +300,7 @@ def test_a_stop_inside_an_epoch_records_no_part_epoch_and_keeps_the_best_whole_o
 
     reports: list[EpochReport] = []
     net = _net()
-    history = train_network(net, train, val, TrainConfig(epochs=10, batch_size=16, patience=0), reports.append,
+    history = train_network(net, train, val, TrainConfig(epochs=10, batch_size=16, patience=0, loss="mse"), reports.append,
                             StopInThirdEpoch())
     assert history.stopped_by_user and history.epochs_run == 2 == len(reports)
     assert len(history.train_loss) == len(history.val_loss) == 2
