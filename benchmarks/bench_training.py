@@ -23,7 +23,7 @@ from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainCo
 from forecaster.datasets import load_sample  # noqa: E402
 from forecaster.estimator import LSTMForecaster  # noqa: E402
 from forecaster.prepare import prepare  # noqa: E402
-from forecaster.training import configure_threads, flush_denormals, resolve_device  # noqa: E402
+from forecaster.training import configure_threads, flush_denormals, make_loss, resolve_device  # noqa: E402
 from forecaster.windows import input_windows  # noqa: E402
 
 CASES = {"daily": ("seattle-weather", "temp_max", 30), "hourly": ("seattle-temps", "temp", 168)}
@@ -60,7 +60,7 @@ class RawLoop:
         self.net = RawNet(x.shape[2], x.shape[1]).to(x.device)
         self.optimizer = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=LR)
         # The loss the library's fit uses by default (MAE, the judged error): like is compared with like.
-        self.criterion = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}[TrainConfig().loss]()
+        self.criterion = make_loss(TrainConfig().loss)
 
     def epoch(self) -> float:
         """Train one epoch; its seconds."""

@@ -116,6 +116,13 @@ class ModelConfig:
             _check(isinstance(value, bool), f"{name} must be true or false; got {value!r}.")
 
 
+# Until an epoch has beaten the start, early stopping waits this many times the patience. The recurrent head
+# starts at zero on top of the best simple forecast, and its first epochs are spent getting back to that level:
+# with the plain patience, two of three seeds of co2/h13 stopped at epoch 10 on the ridge start (lstm/best
+# 1.000), with three times it all three left it (0.60-0.67; the panel, benchmarks/README.md).
+START_PATIENCE_FACTOR = 3
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How the network is fitted."""

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from forecaster.config import TrainConfig
+from forecaster.config import START_PATIENCE_FACTOR, TrainConfig
 from forecaster.errors import ConfigError, TrainingError
 
 # Thread and device policy live in forecaster.runtime; imported here for the fit loop and older callers.
@@ -73,12 +73,12 @@ class History:
                    stopped_by_user=bool(raw.get("stopped_by_user", False)))
 
 
-def make_loss(name: str) -> nn.Module:
-    """The training criterion for a loss name."""
+def make_loss(name: str, reduction: str = "mean") -> nn.Module:
+    """The training criterion for a loss name ("none" as reduction: one loss per element)."""
     losses = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
     if name not in losses:
         raise ConfigError(f"loss must be one of {', '.join(losses)}; got {name!r}.")
-    return losses[name]()
+    return losses[name](reduction=reduction)
 
 
 def make_optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -115,8 +115,7 @@ def predict_batched(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 
 def _window_losses(net: nn.Module, loss: str, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The loss of each window on its own (n,), on the CPU in float64; their mean is the validation loss."""
-    per_element = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}[loss](reduction="none")
-    losses = per_element(predict_batched(net, inputs), targets)  # (n, horizon)
+    losses = make_loss(loss, reduction="none")(predict_batched(net, inputs), targets)  # (n, horizon)
     return losses.reshape(len(losses), -1).mean(dim=1).double().cpu()
 
 
@@ -125,13 +124,6 @@ def _window_losses(net: nn.Module, loss: str, inputs: torch.Tensor, targets: tor
 # short validation part (19 windows of a monthly series) a lower loss by chance kept an overfitted network
 # that lost to naive by 50% on the test part, while on long series one standard error is a small margin.
 START_MARGIN_SE = 1.0
-
-
-# Until an epoch has beaten the start, early stopping waits this many times the patience. The recurrent head
-# starts at zero on top of the best simple forecast, and its first epochs are spent getting back to that level:
-# with the plain patience, two of three seeds of co2/h13 stopped at epoch 10 on the ridge start (lstm/best
-# 1.000), with three times it all three left it (0.60-0.67; the panel, benchmarks/README.md).
-START_PATIENCE_FACTOR = 3
 
 
 def _clearly_better(start: torch.Tensor, candidate: torch.Tensor) -> bool:

@@ -16,6 +16,7 @@ from forecaster.config import (
     MAX_WINDOW,
     MIN_UNITS,
     SCALERS,
+    START_PATIENCE_FACTOR,
     TRANSFORMS,
     DataConfig,
     ForecasterConfig,
@@ -100,7 +101,8 @@ weight_decay = remembered(cols[3].number_input, "Weight decay", "weight_decay", 
 cols = st.columns(4)
 patience = remembered(cols[0].number_input, "Patience", "patience", t.patience, min_value=0, max_value=MAX_EPOCHS,
                       help="Epochs without a better validation loss before stopping; 0 never stops early. 5–20 is typical. "
-                           "Until an epoch beats the start (the simple forecast the skip is set to), it waits three times as long.")
+                           f"Until an epoch beats the start (the simple forecast the skip is set to), it waits {START_PATIENCE_FACTOR} "
+                           "times as long.")
 loss = remembered(cols[1].selectbox, "Loss", "loss", t.loss, options=LOSSES,
                   help="MAE, the error the metrics judge by, is the default; MSE punishes large misses more; Huber is between.")
 clip_norm = remembered(cols[2].number_input, "Gradient clip", "clip_norm", float(t.clip_norm), min_value=0.0,

@@ -164,8 +164,8 @@ def test_exception_in_the_training_thread_is_shown_and_the_session_keeps_working
 def test_nan_loss_stops_with_advice_and_keeps_the_model(trained, monkeypatch):
     real = training.make_loss
 
-    def poisoned(name):
-        loss = real(name)
+    def poisoned(name, **options):
+        loss = real(name, **options)
         return lambda prediction, target: loss(prediction, target) * torch.tensor(float("nan"))
 
     monkeypatch.setattr(training, "make_loss", poisoned)

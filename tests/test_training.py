@@ -11,11 +11,10 @@ import torch
 from torch import nn
 
 from forecaster import training
-from forecaster.config import ModelConfig, TrainConfig
+from forecaster.config import START_PATIENCE_FACTOR, ModelConfig, TrainConfig
 from forecaster.errors import ConfigError, TrainingError
 from forecaster.model import RecurrentNet
 from forecaster.training import (
-    START_PATIENCE_FACTOR,
     EpochReport,
     History,
     configure_threads,
