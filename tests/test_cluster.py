@@ -192,7 +192,11 @@ def test_the_cli_backtests_and_tunes_on_the_cluster(dask_cluster, tmp_path, monk
     assert cli.main(["tune", *data, "--trials", "3", "--workers", "2", "--search", "units", "--storage", store,
                      "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["n_complete"] + found["n_pruned"] == 3 and len({t["worker"] for t in found["trials"]}) == 2
+    assert found["n_complete"] + found["n_pruned"] == 3
+    # Every trial ran in a worker process of the cluster, none here. (Whether the second worker finds a trial
+    # left depends on how fast the first runs one-epoch trials: the library test above checks that both join.)
+    cluster_pids = {str(worker.pid) for worker in dask_cluster.workers}
+    assert {t["worker"].rsplit(":", 1)[1] for t in found["trials"]} <= cluster_pids
     assert cli.main(["train", *data, "--store", store, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["run_id"] == 1
 
