@@ -20,3 +20,16 @@ def open_page(page: str, **session_state: Any) -> AppTest:
     at.switch_page(page).run()
     assert not at.exception
     return at
+
+
+def start_backtest(at: AppTest, *, epochs: int, folds: int | None = None) -> Any:
+    """On the Results page: set the backtest's epochs per fold (and folds), press Run backtest, return its job."""
+    if folds is not None:
+        [number] = [n for n in at.number_input if n.label == "Folds"]
+        number.set_value(folds).run()
+    [number] = [n for n in at.number_input if n.label == "Max epochs per fold"]
+    number.set_value(epochs).run()
+    [button] = [b for b in at.button if b.label == "Run backtest"]
+    button.click().run()
+    assert not at.exception
+    return at.session_state["backtest_job"][1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from app_helpers import open_page
+from app_helpers import open_page, start_backtest
 from test_app_train import button, set_tiny
 
 from forecaster.datasets import Dataset
@@ -87,13 +87,7 @@ def test_a_backtest_from_the_results_page_runs_its_folds_on_the_cluster(on_clust
 
     result = trained(synthetic_series)
     at = open_page("pages/results.py", result=result, selection=result[2])
-    [folds] = [n for n in at.number_input if n.label == "Folds"]
-    folds.set_value(2).run()
-    [epochs] = [n for n in at.number_input if n.label == "Max epochs per fold"]
-    epochs.set_value(1).run()
-    [run] = [b for b in at.button if b.label == "Run backtest"]
-    run.click().run()
-    job = at.session_state["backtest_job"][1]
+    job = start_backtest(at, folds=2, epochs=1)
     assert job.cluster == on_cluster
     assert any("the cluster" in (p.proto.text or "") for p in at.get("progress"))
     assert job.wait(WAIT) and job.status == "done", job.error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from app_helpers import open_page
+from app_helpers import open_page, start_backtest
 from streamlit.testing.v1 import AppTest
 
 from forecaster.config import DataConfig, ForecasterConfig, ModelConfig, TrainConfig
@@ -81,14 +81,7 @@ def test_intervals_say_mc_dropout_is_unavailable_without_dropout(synthetic_serie
 def test_backtest_runs_in_the_background_and_draws_folds(synthetic_series):
     model, evaluation, selection = result = trained(synthetic_series)
     at = open_page("pages/results.py", result=result, selection=selection)
-    [folds] = [n for n in at.number_input if n.label == "Folds"]
-    folds.set_value(2).run()
-    [epochs] = [n for n in at.number_input if n.label == "Max epochs per fold"]
-    epochs.set_value(1).run()
-    [button] = [b for b in at.button if b.label == "Run backtest"]
-    button.click().run()
-    assert not at.exception
-    job = at.session_state["backtest_job"][1]
+    job = start_backtest(at, folds=2, epochs=1)
     assert job.folds == 2 and job.config.train.epochs == 1
     assert job.wait(120) and job.status == "done", job.error
     at.run()
@@ -105,11 +98,7 @@ def test_backtest_runs_in_the_background_and_draws_folds(synthetic_series):
 def test_backtest_stop_keeps_finished_folds(synthetic_series):
     model, evaluation, selection = result = trained(synthetic_series, patience=0)  # no early stop: a long run
     at = open_page("pages/results.py", result=result, selection=selection)
-    [epochs] = [n for n in at.number_input if n.label == "Max epochs per fold"]
-    epochs.set_value(1000).run()
-    [button] = [b for b in at.button if b.label == "Run backtest"]
-    button.click().run()
-    job = at.session_state["backtest_job"][1]
+    job = start_backtest(at, epochs=1000)
     assert job.running
     job.stop()
     assert job.wait(120)
